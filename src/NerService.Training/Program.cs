@@ -1,0 +1,1 @@
+Console.WriteLine("NerService.Training: commands arrive with issue 3.");
