@@ -1,0 +1,23 @@
+namespace NerService.Model.Inference;
+
+/// <summary>How <see cref="BatchingTagger"/> forms batches.</summary>
+public sealed class BatchingOptions
+{
+    /// <summary>Most sentences in one forward pass.</summary>
+    public int MaxBatchSentences { get; set; } = 64;
+
+    /// <summary>Most tokens in one forward pass (sum over its sentences).</summary>
+    public int MaxBatchTokens { get; set; } = 4096;
+
+    /// <summary>How long the worker waits for a batch to fill once it has some work.</summary>
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once.</summary>
+    public int QueueCapacity { get; set; } = 1024;
+}
+
+/// <summary>Figures about one forward pass, for metrics.</summary>
+public sealed record BatchStatistics(int Texts, int Sentences, int Tokens, TimeSpan InferenceTime);
+
+/// <summary>Thrown when the tagger's queue is full: the caller should retry later (backpressure).</summary>
+public sealed class QueueFullException() : Exception("The tagging queue is full; retry shortly.");
