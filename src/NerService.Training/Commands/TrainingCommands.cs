@@ -39,6 +39,7 @@ public static class TrainingCommands
         var dropout = new Option<double?>("--dropout") { Description = $"Dropout (default {defaults.Dropout})." };
         var noChars = new Option<bool>("--no-chars") { Description = "Leave out the character CNN." };
         var noCasing = new Option<bool>("--no-casing") { Description = "Leave out the casing embedding." };
+        var fineTune = new Option<bool>("--fine-tune-embeddings") { Description = "Update the pretrained word vectors during training." };
         var epochs = new Option<int?>("--epochs") { Description = $"Most epochs (default {defaults.Epochs})." };
         var patience = new Option<int?>("--patience") { Description = $"Epochs without gain before stopping (default {defaults.Patience})." };
         var batch = new Option<int?>("--batch-size") { Description = $"Sentences per batch (default {defaults.BatchSize})." };
@@ -51,7 +52,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, epochs, patience, batch, rate, seed, greedy, resume, threads,
+            noChars, noCasing, fineTune, epochs, patience, batch, rate, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -76,6 +77,7 @@ public static class TrainingCommands
                 Dropout = parse.GetValue(dropout) ?? options.Dropout,
                 UseCharacters = !parse.GetValue(noChars) && options.UseCharacters,
                 UseCasing = !parse.GetValue(noCasing) && options.UseCasing,
+                FineTuneEmbeddings = parse.GetValue(fineTune) || options.FineTuneEmbeddings,
                 Epochs = parse.GetValue(epochs) ?? options.Epochs,
                 Patience = parse.GetValue(patience) ?? options.Patience,
                 BatchSize = parse.GetValue(batch) ?? options.BatchSize,

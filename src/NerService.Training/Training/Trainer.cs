@@ -60,7 +60,10 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
 
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
         var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
-        var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        if (options.EmbeddingsPath is not null && !options.FineTuneEmbeddings)
+            network.WordEmbedding.weight!.requires_grad = false;
+        var trained = network.parameters().Where(p => p.requires_grad).ToArray();
+        var optimizer = optim.Adam(trained, options.LearningRate);
         var evaluationModel = new NerModel(bundle, CPU);
         var epochsWithoutGain = history.Count - bestEpoch;
 
@@ -96,7 +99,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                     logits.view(-1, tags.Count), tensor(gold, [gold.Length], ScalarType.Int64), ignore_index: -100);
                 optimizer.zero_grad();
                 loss.backward();
-                nn.utils.clip_grad_norm_(network.parameters(), options.GradientClipNorm);
+                nn.utils.clip_grad_norm_(trained, options.GradientClipNorm);
                 optimizer.step();
                 lossSum += loss.item<float>();
 
