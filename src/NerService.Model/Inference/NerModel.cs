@@ -1,31 +1,207 @@
+using NerService.Model.Bundles;
+using NerService.Model.Decoding;
+using NerService.Model.Features;
+using NerService.Model.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace NerService.Model.Inference;
 
 /// <summary>A text split into sentences of tokens, ready for the tagger.</summary>
-public sealed record PreparedText(string Text, IReadOnlyList<IReadOnlyList<Text.TextToken>> Sentences)
+public sealed record PreparedText(string Text, IReadOnlyList<IReadOnlyList<TextToken>> Sentences)
 {
     public int TokenCount { get; } = Sentences.Sum(s => s.Count);
 }
 
 /// <summary>
-/// A loaded model bundle. Not thread-safe: use it from one thread, or through <see cref="BatchingTagger"/>.
-/// (Contract placeholder: the implementation arrives with the tagger work.)
+/// A loaded model bundle on a device. Not thread-safe: TorchSharp's dispose scopes belong to the calling
+/// thread, so use an instance from one thread at a time, or share it through <see cref="BatchingTagger"/>,
+/// whose single inference thread owns it.
 /// </summary>
 public sealed class NerModel : IDisposable
 {
-    /// <summary>Loads a bundle. <paramref name="device"/> is <c>cpu</c>, <c>cuda</c> or <c>auto</c>.</summary>
-    public static NerModel Load(string bundlePath, string device = "cpu", string? libTorchDirectory = null) => throw new NotImplementedException();
+    private readonly ModelBundle bundle;
+    private readonly BatchBuilder batches;
+    private readonly NerTokenizer tokenizer = NerTokenizer.Default;
 
-    public ModelInfo Info => throw new NotImplementedException();
+    public NerModel(ModelBundle bundle, Device device)
+    {
+        this.bundle = bundle;
+        Device = device;
+        bundle.Network.to(device);
+        bundle.Network.eval();
+        batches = new BatchBuilder(bundle.Words, bundle.Characters, bundle.Network.Config);
+        var manifest = bundle.Manifest;
+        Info = new ModelInfo(
+            manifest.Name,
+            manifest.Version,
+            bundle.TagSet.EntityTypes,
+            manifest.Scheme.ToString().ToUpperInvariant(),
+            manifest.Tags,
+            manifest.Training.ValidationMetrics,
+            manifest.Training.DataChecksums,
+            manifest.Training.CreatedAt,
+            manifest.Training.SourceCommit);
+    }
 
-    public PreparedText Prepare(string text) => throw new NotImplementedException();
+    /// <summary>Loads a bundle. <paramref name="device"/> is <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c>.</summary>
+    public static NerModel Load(string bundlePath, string device = "cpu", string? libTorchDirectory = null)
+    {
+        var target = TorchRuntime.Resolve(device, libTorchDirectory);
+        return new NerModel(ModelBundle.Load(bundlePath), target);
+    }
+
+    public ModelInfo Info { get; }
+
+    public Device Device { get; }
+
+    public TagSet TagSet => bundle.TagSet;
+
+    /// <summary>Sentences longer than this are tagged in overlapping windows of this many tokens.</summary>
+    public int MaxSentenceTokens { get; init; } = 200;
+
+    /// <summary>Tokens each window shares with its neighbour; every token is read from the window where it has the most context.</summary>
+    public int WindowOverlap { get; init; } = 50;
+
+    /// <summary>Sentences per forward pass when <see cref="Tag(IReadOnlyList{string}, bool, Decoding)"/> batches by itself.</summary>
+    public int MaxBatchSentences { get; init; } = 64;
+
+    public PreparedText Prepare(string text) => new(text, tokenizer.SplitSentences(text));
 
     public IReadOnlyList<TaggedText> Tag(IReadOnlyList<string> texts, bool includeTokens = false, Decoding decoding = Decoding.Constrained)
         => Tag(texts.Select(Prepare).ToList(), texts.Select(_ => includeTokens).ToList(), decoding);
 
     public IReadOnlyList<TaggedText> Tag(IReadOnlyList<PreparedText> texts, IReadOnlyList<bool> includeTokens, Decoding decoding)
-        => throw new NotImplementedException();
-
-    public void Dispose()
     {
+        var sentences = new List<IReadOnlyList<string>>();
+        foreach (var text in texts)
+        {
+            foreach (var sentence in text.Sentences)
+                sentences.Add(sentence.Select(t => t.Text).ToArray());
+        }
+        var logProbabilities = PredictLogProbabilities(sentences);
+
+        var results = new TaggedText[texts.Count];
+        var next = 0;
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var text = texts[i];
+            var entities = new List<EntitySpan>();
+            var tokens = includeTokens[i] ? new List<TokenPrediction>(text.TokenCount) : null;
+            foreach (var sentence in text.Sentences)
+            {
+                var scores = logProbabilities[next++];
+                var path = Decode(scores, decoding);
+                foreach (var span in TagDecoder.Spans(path, scores, TagSet))
+                {
+                    var start = sentence[span.Start].Start;
+                    var end = sentence[span.End - 1].End;
+                    entities.Add(new EntitySpan(span.Label, start, end, text.Text[start..end], span.Score));
+                }
+                if (tokens is null)
+                    continue;
+                for (var t = 0; t < sentence.Count; t++)
+                {
+                    var token = sentence[t];
+                    var probability = MathF.Exp(scores[t * TagSet.Count + path[t]]);
+                    tokens.Add(new TokenPrediction(token.Text, token.Start, token.End, TagSet.Tags[path[t]], probability));
+                }
+            }
+            results[i] = new TaggedText(entities, tokens, text.Sentences.Count, text.TokenCount);
+        }
+        return results;
+    }
+
+    /// <summary>Tags already-tokenized sentences; used by evaluation, where the tokens come from the data set.</summary>
+    public IReadOnlyList<string[]> TagTokens(IReadOnlyList<IReadOnlyList<string>> sentences, Decoding decoding = Decoding.Constrained)
+    {
+        var logProbabilities = PredictLogProbabilities(sentences);
+        return logProbabilities.Select(scores => Decode(scores, decoding).Select(k => TagSet.Tags[k]).ToArray()).ToArray();
+    }
+
+    public int[] Decode(float[] logProbabilities, Decoding decoding) => decoding == Decoding.Greedy
+        ? TagDecoder.Greedy(logProbabilities, TagSet.Count)
+        : TagDecoder.Constrained(logProbabilities, TagSet);
+
+    /// <summary>
+    /// Per-token tag log-probabilities for each sentence, row-major [tokens, tags]. Sentences are sorted by
+    /// length into batches so that little is padded; long ones are cut into overlapping windows.
+    /// </summary>
+    public float[][] PredictLogProbabilities(IReadOnlyList<IReadOnlyList<string>> sentences)
+    {
+        var pieces = new List<(int Sentence, int Offset, IReadOnlyList<string> Words)>();
+        for (var s = 0; s < sentences.Count; s++)
+        {
+            foreach (var offset in WindowStarts(sentences[s].Count))
+            {
+                var length = Math.Min(MaxSentenceTokens, sentences[s].Count - offset);
+                var words = offset == 0 && length == sentences[s].Count ? sentences[s] : Slice(sentences[s], offset, length);
+                pieces.Add((s, offset, words));
+            }
+        }
+
+        var order = Enumerable.Range(0, pieces.Count).OrderBy(p => pieces[p].Words.Count).ToArray();
+        var pieceScores = new float[pieces.Count][];
+        var k = TagSet.Count;
+        using (no_grad())
+        {
+            for (var first = 0; first < order.Length; first += MaxBatchSentences)
+            {
+                var members = order.AsSpan(first, Math.Min(MaxBatchSentences, order.Length - first)).ToArray();
+                using var scope = NewDisposeScope();
+                using var batch = batches.Build(members.Select(p => pieces[p].Words).ToArray(), Device);
+                var scores = bundle.Network.call(batch).log_softmax(2).cpu();
+                var time = (int)scores.shape[1];
+                var flat = scores.data<float>().ToArray();
+                for (var i = 0; i < members.Length; i++)
+                {
+                    var length = pieces[members[i]].Words.Count;
+                    pieceScores[members[i]] = flat.AsSpan(i * time * k, length * k).ToArray();
+                }
+            }
+        }
+
+        var result = new float[sentences.Count][];
+        for (var p = 0; p < pieces.Count; p++)
+        {
+            var (s, offset, words) = pieces[p];
+            if (offset == 0 && words.Count == sentences[s].Count)
+            {
+                result[s] = pieceScores[p];
+                continue;
+            }
+            result[s] ??= new float[sentences[s].Count * k];
+            var owned = OwnedRange(sentences[s].Count, offset, words.Count);
+            Array.Copy(pieceScores[p], (owned.Start - offset) * k, result[s], owned.Start * k, (owned.End - owned.Start) * k);
+        }
+        return result;
+    }
+
+    public void Dispose() => bundle.Dispose();
+
+    private IEnumerable<int> WindowStarts(int length)
+    {
+        yield return 0;
+        var stride = MaxSentenceTokens - WindowOverlap;
+        for (var start = stride; start + WindowOverlap < length; start += stride)
+            yield return start;
+    }
+
+    // The tokens a window speaks for: from the middle of its overlap with the previous window to the middle of
+    // its overlap with the next, so every token is read with context on both sides where there is any.
+    private (int Start, int End) OwnedRange(int sentenceLength, int offset, int length)
+    {
+        var half = WindowOverlap / 2;
+        var start = offset == 0 ? 0 : offset + half;
+        var end = offset + length >= sentenceLength ? sentenceLength : offset + length - (WindowOverlap - half);
+        return (start, end);
+    }
+
+    private static string[] Slice(IReadOnlyList<string> words, int offset, int length)
+    {
+        var slice = new string[length];
+        for (var i = 0; i < length; i++)
+            slice[i] = words[offset + i];
+        return slice;
     }
 }

@@ -1,0 +1,57 @@
+using NerService.Model.Network;
+using static TorchSharp.torch;
+
+namespace NerService.Model.Features;
+
+/// <summary>Turns sentences of words into the tensors <see cref="TaggerNetwork"/> reads.</summary>
+public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters, NetworkConfig config)
+{
+    public WordVocabulary Words { get; } = words;
+
+    /// <summary>Builds a batch padded to its longest sentence. The caller disposes the tensors (or a dispose scope does).</summary>
+    public TaggerBatch Build(IReadOnlyList<IReadOnlyList<string>> sentences, Device device, Func<string, int>? wordId = null)
+    {
+        wordId ??= Words.Lookup;
+        var batchSize = sentences.Count;
+        var time = 1;
+        var longestWord = 1;
+        foreach (var sentence in sentences)
+        {
+            time = Math.Max(time, sentence.Count);
+            foreach (var word in sentence)
+                longestWord = Math.Max(longestWord, word.Length);
+        }
+        var charWidth = config.UseCharacters ? Math.Max(config.CharKernelWidth, Math.Min(longestWord, config.MaxWordCharacters)) : 1;
+
+        var wordIds = new long[batchSize * time];
+        var casingIds = new long[batchSize * time];
+        var charIds = config.UseCharacters ? new long[batchSize * time * charWidth] : new long[batchSize * time];
+        var lengths = new long[batchSize];
+        for (var b = 0; b < batchSize; b++)
+        {
+            var sentence = sentences[b];
+            lengths[b] = Math.Max(1, sentence.Count);
+            for (var t = 0; t < sentence.Count; t++)
+            {
+                var word = sentence[t];
+                var position = b * time + t;
+                wordIds[position] = wordId(word);
+                casingIds[position] = Casing.Of(word);
+                if (!config.UseCharacters)
+                    continue;
+                var offset = position * charWidth;
+                var n = Math.Min(word.Length, charWidth);
+                for (var c = 0; c < n; c++)
+                    charIds[offset + c] = characters.Lookup(word[c]);
+            }
+        }
+
+        return new TaggerBatch(
+            tensor(wordIds, [batchSize, time], ScalarType.Int64).to(device),
+            config.UseCharacters
+                ? tensor(charIds, [batchSize, time, charWidth], ScalarType.Int64).to(device)
+                : tensor(charIds, [batchSize, time, 1], ScalarType.Int64).to(device),
+            tensor(casingIds, [batchSize, time], ScalarType.Int64).to(device),
+            tensor(lengths, [batchSize], ScalarType.Int64));
+    }
+}
