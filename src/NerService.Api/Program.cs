@@ -29,7 +29,7 @@ app.MapNerMetrics();
 app.MapModelApi();
 app.MapNerApi();
 
-app.Run();
+return app.RunOrExplainStartupFailure();
 
 /// <summary>Entry point, public so that tests can start the application in memory.</summary>
 public partial class Program;

@@ -8,8 +8,9 @@ namespace NerService.Api.Tagging;
 /// <summary>A text to tag.</summary>
 public sealed class NerRequest
 {
-    /// <summary>The text to tag, up to the configured limit (100,000 characters by default). Empty or whitespace text has no entities.</summary>
-    [Required]
+    /// <summary>The text to tag, up to the configured limit (100,000 characters by default). Empty or whitespace text has no entities; lone surrogates are read as U+FFFD (which keeps all offsets).</summary>
+    [Required(AllowEmptyStrings = true)]
+    [JsonConverter(typeof(LenientTextConverter))]
     public string? Text { get; init; }
 
     /// <summary>How <c>start</c> and <c>end</c> count: <c>utf16</c> (default; JavaScript, C#, Java) or <c>codepoint</c> (Python).</summary>
@@ -37,10 +38,12 @@ public sealed class NerBatchRequest
 public sealed class NerBatchDocument
 {
     /// <summary>The caller's identifier, echoed in the result.</summary>
+    [JsonConverter(typeof(LenientTextConverter))]
     public string? Id { get; init; }
 
     /// <summary>The text to tag.</summary>
-    [Required]
+    [Required(AllowEmptyStrings = true)]
+    [JsonConverter(typeof(LenientTextConverter))]
     public string? Text { get; init; }
 }
 

@@ -18,7 +18,15 @@ internal static class TaggerSetup
             var logger = provider.GetRequiredService<ILogger<NerModel>>();
             var bundle = options.ResolveBundlePath(environment.ContentRootPath);
             var started = Stopwatch.GetTimestamp();
-            var model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
+            NerModel model;
+            try
+            {
+                model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                throw new ModelLoadException($"The model bundle at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
+            }
             logger.LogInformation("Loaded model {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms",
                 model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return model;
@@ -59,3 +67,6 @@ internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metri
             await tagger.DisposeAsync().AsTask().WaitAsync(cancellationToken);
     }
 }
+
+/// <summary>The configured bundle exists but could not be loaded; start-up stops with this message.</summary>
+internal sealed class ModelLoadException(string message, Exception inner) : Exception(message, inner);
