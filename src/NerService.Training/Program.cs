@@ -1,1 +1,3 @@
-Console.WriteLine("NerService.Training: commands arrive with issue 3.");
+using NerService.Training.Commands;
+
+return TrainingCommands.Build().Parse(args).Invoke();

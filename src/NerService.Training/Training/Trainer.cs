@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using NerService.Model.Bundles;
+using NerService.Model.Corpus;
+using NerService.Model.Decoding;
+using NerService.Model.Features;
+using NerService.Model.Inference;
+using NerService.Model.Network;
+using NerService.Training.Embeddings;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NerService.Training.Training;
+
+/// <summary>One epoch's figures, as written to the JSON-lines log.</summary>
+public sealed record EpochRecord(
+    int Epoch, double Loss, double LearningRate, double TokensPerSecond, double Seconds,
+    double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best);
+
+/// <summary>
+/// Trains the tagger: Adam on mini-batches of similar-length sentences, gradient clipping, early stopping on
+/// validation F1 with the best epoch kept as the bundle, a checkpoint to resume from, and a JSON-lines log.
+/// </summary>
+public sealed class Trainer(TrainingOptions options, TextWriter output, TextWriter progress)
+{
+    private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web);
+
+    public string LogPath => Path.ChangeExtension(options.OutputPath, ".training.jsonl");
+    public string PlotPath => Path.ChangeExtension(options.OutputPath, ".learning-curve.png");
+    private string CheckpointPath => options.OutputPath + ".checkpoint";
+    private string StatePath => options.OutputPath + ".checkpoint.json";
+
+    public IReadOnlyList<EpochRecord> Run()
+    {
+        var started = Stopwatch.StartNew();
+        torch.manual_seed(options.Seed);
+        torch.random.manual_seed(options.Seed);
+        var random = new Random(options.Seed);
+
+        var train = ConllReader.ReadFile(options.TrainPath, options.Scheme, options.InputScheme);
+        var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
+        output.WriteLine($"train: {train.Count} sentences, {train.Sum(s => s.Tokens.Count)} tokens; validation: {validation.Count} sentences");
+
+        var state = options.Resume && File.Exists(StatePath) && File.Exists(CheckpointPath)
+            ? JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(StatePath), JsonLines)
+            : null;
+        var bundle = state is not null ? ModelBundle.Load(CheckpointPath) : CreateBundle(train);
+        var network = bundle.Network;
+        var tags = bundle.TagSet;
+        var history = state?.History.ToList() ?? [];
+        var bestF1 = history.Count > 0 ? history.Max(h => h.F1) : -1;
+        var bestEpoch = history.FirstOrDefault(h => h.F1 == bestF1)?.Epoch ?? 0;
+        var firstEpoch = history.Count + 1;
+        if (state is not null)
+            output.WriteLine($"resuming after epoch {history.Count} (best F1 {bestF1:P2} at epoch {bestEpoch})");
+        if (!options.Resume)
+            File.Delete(LogPath);
+
+        var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
+        var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
+        if (options.EmbeddingsPath is not null && !options.FineTuneEmbeddings)
+            network.WordEmbedding.weight!.requires_grad = false;
+        var trained = network.parameters().Where(p => p.requires_grad).ToArray();
+        var optimizer = optim.Adam(trained, options.LearningRate);
+        var evaluationModel = new NerModel(bundle, CPU);
+        var epochsWithoutGain = history.Count - bestEpoch;
+
+        for (var epoch = firstEpoch; epoch <= options.Epochs && epochsWithoutGain < options.Patience; epoch++)
+        {
+            var learningRate = options.LearningRate / (1 + options.LearningRateDecay * (epoch - 1));
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = learningRate;
+
+            // Re-seed per epoch so a resumed run shuffles exactly as an uninterrupted one would.
+            var order = Batches(train, new Random(options.Seed * 1000 + epoch));
+            network.train();
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0;
+            var tokens = 0;
+            for (var b = 0; b < order.Count; b++)
+            {
+                using var scope = NewDisposeScope();
+                var members = order[b];
+                using var batch = builder.Build(members.Select(i => train[i].Tokens).ToArray(), CPU);
+                var time = (int)batch.Words.shape[1];
+                var gold = new long[members.Length * time];
+                Array.Fill(gold, -100);
+                for (var i = 0; i < members.Length; i++)
+                {
+                    var sentenceTags = targets[members[i]];
+                    for (var t = 0; t < sentenceTags.Length; t++)
+                        gold[i * time + t] = sentenceTags[t];
+                    tokens += sentenceTags.Length;
+                }
+                var logits = network.call(batch);
+                var loss = nn.functional.cross_entropy(
+                    logits.view(-1, tags.Count), tensor(gold, [gold.Length], ScalarType.Int64), ignore_index: -100);
+                optimizer.zero_grad();
+                loss.backward();
+                nn.utils.clip_grad_norm_(trained, options.GradientClipNorm);
+                optimizer.step();
+                lossSum += loss.item<float>();
+
+                if ((b + 1) % options.ProgressEvery == 0 || b + 1 == order.Count)
+                {
+                    var rate = tokens / clock.Elapsed.TotalSeconds;
+                    var eta = TimeSpan.FromSeconds((order.Count - b - 1) * clock.Elapsed.TotalSeconds / (b + 1));
+                    progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {epoch}/{options.Epochs}  batch {b + 1}/{order.Count}  loss {lossSum / (b + 1):F4}  {rate:N0} tok/s  ETA {eta:mm\\:ss}"));
+                }
+            }
+            var trainSeconds = clock.Elapsed.TotalSeconds;
+
+            var evaluation = Evaluator.Evaluate(evaluationModel, validation, options.ValidationDecoding);
+            var metrics = evaluation.Metrics;
+            var improved = metrics.F1 > bestF1;
+            var record = new EpochRecord(
+                epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
+                metrics.Precision, metrics.Recall, metrics.F1,
+                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), improved);
+            history.Add(record);
+            File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
+            output.WriteLine();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")}"));
+            output.WriteLine(Evaluator.Table(metrics));
+
+            if (improved)
+            {
+                bestF1 = metrics.F1;
+                bestEpoch = epoch;
+                epochsWithoutGain = 0;
+                WithMetadata(bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch).Save(options.OutputPath);
+            }
+            else
+            {
+                epochsWithoutGain++;
+            }
+            bundle.Save(CheckpointPath);
+            File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history), JsonLines));
+            LearningCurve.Write(PlotPath, history);
+        }
+
+        output.WriteLine($"best validation F1 {bestF1:P2} at epoch {bestEpoch}; bundle: {options.OutputPath}; {started.Elapsed:hh\\:mm\\:ss}");
+        bundle.Dispose();
+        File.Delete(CheckpointPath);
+        File.Delete(StatePath);
+        return history;
+    }
+
+    private ModelBundle CreateBundle(IReadOnlyList<ConllSentence> train)
+    {
+        var entityTypes = train.SelectMany(s => s.Tags).Where(t => t != "O").Select(t => t[2..]).Distinct();
+        var tags = TagSet.For(options.Scheme, entityTypes);
+        var vectors = options.EmbeddingsPath is null ? null : PretrainedVectors.Load(options.EmbeddingsPath);
+        var (words, initial) = Vocabulary(train, vectors);
+        var characters = new CharVocabulary(new string(train.SelectMany(s => s.Tokens).SelectMany(w => w).Distinct().Order().ToArray()));
+        var config = new NetworkConfig
+        {
+            WordVocabularySize = words.Count,
+            WordDimension = vectors?.Dimension ?? 100,
+            CharVocabularySize = characters.Count,
+            UseCharacters = options.UseCharacters,
+            UseCasing = options.UseCasing,
+            Cell = options.Cell,
+            Bidirectional = options.Bidirectional,
+            HiddenSize = options.HiddenSize,
+            Layers = options.Layers,
+            Dropout = options.Dropout,
+            TagCount = tags.Count,
+        };
+        var network = new TaggerNetwork(config);
+        if (initial is not null)
+        {
+            using var _ = no_grad();
+            using var weights = tensor(initial, [words.Count, config.WordDimension]);
+            network.WordEmbedding.weight!.copy_(weights);
+        }
+        var manifest = new BundleManifest
+        {
+            Name = options.Name,
+            Version = options.Version,
+            Scheme = options.Scheme,
+            Tags = tags.Tags,
+            Network = config,
+            Training = new TrainingMetadata(),
+        };
+        return new ModelBundle(manifest, words, characters, network);
+    }
+
+    /// <summary>
+    /// The vocabulary: every training word (as its pretrained key where the vectors know it, else lowercased with
+    /// digits as 0 when seen at least twice, so single rare words train the unknown-word row), then the most
+    /// frequent pretrained words up to <see cref="TrainingOptions.PretrainedWords"/>, so words first met in
+    /// production still get their pretrained vectors.
+    /// </summary>
+    private (WordVocabulary Words, float[]? Initial) Vocabulary(IReadOnlyList<ConllSentence> train, PretrainedVectors? vectors)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var entries = new List<string> { WordVocabulary.PaddingToken, WordVocabulary.UnknownToken };
+        var known = new HashSet<string>(entries, StringComparer.Ordinal);
+        foreach (var word in train.SelectMany(s => s.Tokens))
+        {
+            var lower = word.ToLowerInvariant();
+            var key = vectors is not null && vectors.Index.ContainsKey(lower) ? lower : WordVocabulary.NormaliseDigits(lower);
+            counts[key] = counts.GetValueOrDefault(key) + 1;
+        }
+        foreach (var (key, count) in counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if ((count >= 2 || vectors?.Index.ContainsKey(key) == true) && known.Add(key))
+                entries.Add(key);
+        }
+        if (vectors is null)
+            return (new WordVocabulary(entries), null);
+
+        foreach (var word in vectors.Words.Take(options.PretrainedWords))
+        {
+            if (known.Add(word))
+                entries.Add(word);
+        }
+        var dimension = vectors.Dimension;
+        var initial = new float[entries.Count * dimension];
+        var scale = MathF.Sqrt(3f / dimension);
+        var random = new Random(options.Seed);
+        for (var i = 1; i < entries.Count; i++)
+        {
+            var row = initial.AsSpan(i * dimension, dimension);
+            if (vectors.Index.TryGetValue(entries[i], out var source))
+                vectors.Vector(source).CopyTo(row);
+            else
+                for (var d = 0; d < dimension; d++)
+                    row[d] = (float)(random.NextDouble() * 2 - 1) * scale;
+        }
+        output.WriteLine($"vocabulary: {entries.Count} words, {entries.Count(vectors.Index.ContainsKey)} with pretrained vectors");
+        return (new WordVocabulary(entries), initial);
+    }
+
+    /// <summary>Shuffled batches of sentences of similar length: little padding, yet a different mix every epoch.</summary>
+    private List<int[]> Batches(IReadOnlyList<ConllSentence> train, Random random)
+    {
+        var indices = Enumerable.Range(0, train.Count).ToArray();
+        random.Shuffle(indices);
+        var batches = new List<int[]>();
+        var pool = options.BatchSize * 50;
+        for (var first = 0; first < indices.Length; first += pool)
+        {
+            var chunk = indices.Skip(first).Take(pool).OrderBy(i => train[i].Tokens.Count).ToArray();
+            for (var b = 0; b < chunk.Length; b += options.BatchSize)
+                batches.Add(chunk.Skip(b).Take(options.BatchSize).ToArray());
+        }
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
+        return batches;
+    }
+
+    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, List<EpochRecord> history, double seconds, int bestEpoch)
+    {
+        var scores = new Dictionary<string, double>
+        {
+            ["precision"] = metrics.Precision,
+            ["recall"] = metrics.Recall,
+            ["f1"] = metrics.F1,
+        };
+        foreach (var (type, typeScores) in metrics.ByType)
+            scores[$"{type}.f1"] = typeScores.F1;
+        var manifest = bundle.Manifest with
+        {
+            Training = new TrainingMetadata
+            {
+                CreatedAt = DateTimeOffset.UtcNow,
+                SourceCommit = SourceCommit(),
+                DataChecksums = new Dictionary<string, string>
+                {
+                    [Path.GetFileName(options.TrainPath)] = FileChecksum(options.TrainPath),
+                    [Path.GetFileName(options.ValidationPath)] = FileChecksum(options.ValidationPath),
+                },
+                ValidationMetrics = scores,
+                Hyperparameters = options.Describe(),
+                Epochs = history.Count,
+                BestEpoch = bestEpoch,
+                TrainingSeconds = Math.Round(seconds, 1),
+                Machine = $"{Environment.ProcessorCount} cores, {RuntimeInfo()}",
+            },
+        };
+        // Shares the network with the bundle being trained: save it, never dispose it.
+        return new ModelBundle(manifest, bundle.Words, bundle.Characters, bundle.Network);
+    }
+
+    private static string FileChecksum(string path)
+    {
+        using var file = File.OpenRead(path);
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    private static string RuntimeInfo() => System.Runtime.InteropServices.RuntimeInformation.OSDescription;
+
+    private static string? SourceCommit()
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD") { RedirectStandardOutput = true, RedirectStandardError = true });
+            var commit = git?.StandardOutput.ReadToEnd().Trim();
+            git?.WaitForExit();
+            return git?.ExitCode == 0 ? commit : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    private sealed record CheckpointState(IReadOnlyList<EpochRecord> History);
+}

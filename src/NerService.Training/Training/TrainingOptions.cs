@@ -1,0 +1,91 @@
+using NerService.Model.Corpus;
+using NerService.Model.Inference;
+using NerService.Model.Network;
+
+namespace NerService.Training.Training;
+
+/// <summary>Everything a training run can be told; stored in the bundle it writes.</summary>
+public sealed record TrainingOptions
+{
+    public required string TrainPath { get; init; }
+    public required string ValidationPath { get; init; }
+    public required string OutputPath { get; init; }
+
+    /// <summary>The vector cache from <c>scripts/fetch-embeddings.sh</c>; null trains word embeddings from scratch.</summary>
+    public string? EmbeddingsPath { get; init; }
+
+    /// <summary>The scheme of the data files when known; detected otherwise.</summary>
+    public TaggingScheme? InputScheme { get; init; }
+
+    /// <summary>The scheme the model predicts in.</summary>
+    public TaggingScheme Scheme { get; init; } = TaggingScheme.Bioes;
+
+    public RecurrentCell Cell { get; init; } = RecurrentCell.Lstm;
+    public bool Bidirectional { get; init; } = true;
+    public int HiddenSize { get; init; } = 200;
+    public int Layers { get; init; } = 1;
+    public double Dropout { get; init; } = 0.5;
+    public bool UseCharacters { get; init; } = true;
+    public bool UseCasing { get; init; } = true;
+
+    /// <summary>Pretrained words kept in the vocabulary besides those of the training data (bounds the bundle's size).</summary>
+    public int PretrainedWords { get; init; } = 40_000;
+
+    /// <summary>
+    /// Whether pretrained word vectors are updated by training. Off by default: words seen in training and words
+    /// met only in production then stay in the same vector space, and each step skips a dense optimizer update of
+    /// the whole embedding table (most of a step's time on two cores). Without pretrained vectors the embedding
+    /// is always trained.
+    /// </summary>
+    public bool FineTuneEmbeddings { get; init; }
+
+    public int Epochs { get; init; } = 40;
+
+    /// <summary>Stop after this many epochs without a better validation F1.</summary>
+    public int Patience { get; init; } = 6;
+
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 0.001;
+
+    /// <summary>Learning rate at epoch e is LearningRate / (1 + LearningRateDecay * e).</summary>
+    public double LearningRateDecay { get; init; } = 0.05;
+
+    public double GradientClipNorm { get; init; } = 5.0;
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Decoding used to score validation (and so to pick the best epoch).</summary>
+    public Decoding ValidationDecoding { get; init; } = Decoding.Constrained;
+
+    /// <summary>Continue from the checkpoint beside <see cref="OutputPath"/> when there is one.</summary>
+    public bool Resume { get; init; }
+
+    public string Name { get; init; } = "conll2003-bilstm";
+    public string Version { get; init; } = "1.0.0";
+
+    /// <summary>Log progress every this many batches.</summary>
+    public int ProgressEvery { get; init; } = 50;
+
+    public IReadOnlyDictionary<string, string> Describe() => new Dictionary<string, string>
+    {
+        ["scheme"] = Scheme.ToString(),
+        ["cell"] = Cell.ToString(),
+        ["bidirectional"] = Bidirectional.ToString(),
+        ["hiddenSize"] = HiddenSize.ToString(),
+        ["layers"] = Layers.ToString(),
+        ["dropout"] = Dropout.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["useCharacters"] = UseCharacters.ToString(),
+        ["useCasing"] = UseCasing.ToString(),
+        ["pretrained"] = EmbeddingsPath is null ? "none" : "glove-6b-100d",
+        ["pretrainedWords"] = PretrainedWords.ToString(),
+        ["fineTuneEmbeddings"] = FineTuneEmbeddings.ToString(),
+        ["epochs"] = Epochs.ToString(),
+        ["patience"] = Patience.ToString(),
+        ["batchSize"] = BatchSize.ToString(),
+        ["learningRate"] = LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["learningRateDecay"] = LearningRateDecay.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["gradientClipNorm"] = GradientClipNorm.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["seed"] = Seed.ToString(),
+        ["optimizer"] = "Adam",
+        ["validationDecoding"] = ValidationDecoding.ToString(),
+    };
+}
