@@ -1,0 +1,182 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace NerService.Api.Errors;
+
+/// <summary>Every error leaves the service as an RFC 7807 problem details body, and none carries a stack trace.</summary>
+internal static class ProblemHandling
+{
+    /// <summary>The status nginx made conventional for "the client went away"; never seen by the client.</summary>
+    public const int ClientClosedRequest = 499;
+
+    public static IServiceCollection AddApiProblemDetails(this IServiceCollection services)
+    {
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        // Minimal APIs only throw binding failures (which carry the offending JSON path) when asked to;
+        // by default outside Development they answer a bare 400 that names nothing.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        return services;
+    }
+
+    public static WebApplication UseApiProblemDetails(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        // 404, 405 and the like come from routing with an empty body; give them problem details too.
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    /// <summary>Sets <c>Retry-After</c> (whole seconds, at least 1) on the response.</summary>
+    public static void SetRetryAfter(HttpContext http, TimeSpan after) =>
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// Turns exceptions into problem details. Request-binding failures become 400/413/415 naming the field;
+/// anything unexpected becomes a bare 500 (logged here, never described to the client).
+/// </summary>
+internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && http.RequestAborted.IsCancellationRequested)
+        {
+            // Nobody is listening any more; the work was dropped via RequestAborted.
+            http.Response.StatusCode = ProblemHandling.ClientClosedRequest;
+            return true;
+        }
+
+        ProblemDetails problem = exception switch
+        {
+            BadHttpRequestException bad => DescribeBadRequest(bad),
+            _ => new ProblemDetails
+            {
+                Status = StatusCodes.Status500InternalServerError,
+                Title = "An unexpected error occurred.",
+                Detail = "The error was logged; quote the trace id when reporting it.",
+            },
+        };
+        if (problem.Status == StatusCodes.Status500InternalServerError)
+            logger.LogError(exception, "Unhandled exception for {Method} {Path}", http.Request.Method, http.Request.Path);
+
+        http.Response.StatusCode = problem.Status!.Value;
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
+    }
+
+    private static ProblemDetails DescribeBadRequest(BadHttpRequestException bad)
+    {
+        if (FindJsonException(bad) is { } json)
+        {
+            var field = FieldName(json.Path);
+            var message = DescribeJsonError(json, field);
+            return new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+            {
+                Status = StatusCodes.Status400BadRequest,
+                Title = "The request body is not valid.",
+                Detail = message,
+            };
+        }
+
+        return bad.StatusCode switch
+        {
+            StatusCodes.Status415UnsupportedMediaType => new ProblemDetails
+            {
+                Status = bad.StatusCode,
+                Title = "Unsupported content type.",
+                Detail = "Send the body as JSON with 'Content-Type: application/json'.",
+            },
+            StatusCodes.Status413PayloadTooLarge => new ProblemDetails
+            {
+                Status = bad.StatusCode,
+                Title = "Request body too large.",
+                Detail = bad.Message,
+            },
+            StatusCodes.Status400BadRequest when bad.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase)
+                || bad.Message.Contains("was not provided from body", StringComparison.OrdinalIgnoreCase) => new HttpValidationProblemDetails(
+                    new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] })
+            {
+                Status = bad.StatusCode,
+                Title = "The request body is missing.",
+                Detail = "A JSON body is required.",
+            },
+            // Kestrel's and routing's messages describe the request, not our code, so they are safe to pass on.
+            _ => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request.", Detail = bad.Message },
+        };
+    }
+
+    private static JsonException? FindJsonException(Exception exception)
+    {
+        for (var current = exception.InnerException; current is not null; current = current.InnerException)
+        {
+            if (current is JsonException json)
+                return json;
+        }
+        return null;
+    }
+
+    /// <summary>"$.documents[1].text" becomes "documents[1].text"; the root becomes "body".</summary>
+    internal static string FieldName(string? jsonPath)
+    {
+        if (string.IsNullOrEmpty(jsonPath) || jsonPath == "$")
+            return "body";
+        return jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : jsonPath.TrimStart('$');
+    }
+
+    private static string DescribeJsonError(JsonException json, string field)
+    {
+        const string conversionPrefix = "The JSON value could not be converted to ";
+        if (json.Message.StartsWith(conversionPrefix, StringComparison.Ordinal))
+        {
+            var type = json.Message[conversionPrefix.Length..].Split(". Path:", 2)[0];
+            return field == "body"
+                ? "The body must be a JSON object."
+                : $"The field '{field}' must be {DescribeType(type)}.";
+        }
+        var where = json.LineNumber is { } line ? $" (line {line + 1}, byte {json.BytePositionInLine + 1})" : "";
+        return $"The body is not valid JSON near '{field}'{where}.";
+    }
+
+    private static string DescribeType(string clrType) => clrType switch
+    {
+        "System.String" => "a string",
+        "System.Boolean" or "System.Nullable`1[System.Boolean]" => "true or false",
+        _ when clrType.Contains("List", StringComparison.Ordinal) || clrType.EndsWith("[]", StringComparison.Ordinal) => "an array",
+        _ => "an object",
+    };
+}
+
+/// <summary>Problem responses the tagging endpoints share.</summary>
+internal static class Problems
+{
+    public static ValidationProblem InvalidField(string field, string message) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [field] = [message] },
+            detail: message,
+            title: "The request body is not valid.");
+
+    public static ProblemHttpResult TextTooLong(int length, int limit) => TypedResults.Problem(
+        statusCode: StatusCodes.Status413PayloadTooLarge,
+        title: "Text too long.",
+        detail: $"The text has {length} characters; at most {limit} are accepted.");
+
+    public static ProblemHttpResult QueueFull(HttpContext http)
+    {
+        ProblemHandling.SetRetryAfter(http, TimeSpan.FromSeconds(1));
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "The service is busy.",
+            detail: "Too many texts are waiting for the model; retry after the time in the Retry-After header.");
+    }
+
+    public static ProblemHttpResult ShuttingDown(HttpContext http)
+    {
+        ProblemHandling.SetRetryAfter(http, TimeSpan.FromSeconds(5));
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status503ServiceUnavailable,
+            title: "The service is shutting down.",
+            detail: "Retry against another instance, or after the service has restarted.");
+    }
+}

@@ -1,0 +1,82 @@
+using NerService.Model.Inference;
+
+namespace NerService.Api.Options;
+
+/// <summary>The service's settings, bound from the configuration section <c>Ner</c>.</summary>
+public sealed class NerOptions
+{
+    public const string SectionName = "Ner";
+
+    /// <summary>
+    /// The model bundle to serve: an absolute path, or one relative to the content root.
+    /// Default <c>models/ner-default.bundle</c>.
+    /// </summary>
+    public string BundlePath { get; set; } = "models/ner-default.bundle";
+
+    /// <summary>Where the model runs: <c>cpu</c>, <c>cuda</c> or <c>auto</c> (CUDA when available). Default <c>cpu</c>.</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>A folder holding the LibTorch native libraries, when they are not next to the application.</summary>
+    public string? LibTorchDirectory { get; set; }
+
+    /// <summary>How concurrent requests are gathered into batches for the model.</summary>
+    public BatchingSettings Batching { get; set; } = new();
+
+    /// <summary>Limits on what one request may ask for.</summary>
+    public RequestLimits Limits { get; set; } = new();
+
+    /// <summary>
+    /// Keys accepted in the <c>X-Api-Key</c> header by the tagging endpoints. Empty (the default) turns the check off.
+    /// </summary>
+    public List<string> ApiKeys { get; set; } = [];
+
+    /// <summary>Per-client rate limiting of the tagging endpoints (clients are API keys, or remote addresses without one).</summary>
+    public RateLimitSettings RateLimit { get; set; } = new();
+
+    /// <summary>The bundle path made absolute against <paramref name="contentRoot"/>.</summary>
+    public string ResolveBundlePath(string contentRoot) => Path.GetFullPath(BundlePath, contentRoot);
+}
+
+/// <summary>Batching settings; see <see cref="BatchingOptions"/> for what each one does.</summary>
+public sealed class BatchingSettings
+{
+    /// <summary>Most sentences in one forward pass. Default 64.</summary>
+    public int MaxBatchSentences { get; set; } = 64;
+
+    /// <summary>Most tokens in one forward pass. Default 4096.</summary>
+    public int MaxBatchTokens { get; set; } = 4096;
+
+    /// <summary>Milliseconds the inference thread waits for a batch to fill. Default 2.</summary>
+    public double MaxDelayMs { get; set; } = 2;
+
+    /// <summary>Most texts waiting for the model; past it requests get 503 at once. Default 1024.</summary>
+    public int QueueCapacity { get; set; } = 1024;
+
+    public BatchingOptions ToBatchingOptions() => new()
+    {
+        MaxBatchSentences = MaxBatchSentences,
+        MaxBatchTokens = MaxBatchTokens,
+        MaxDelay = TimeSpan.FromMilliseconds(MaxDelayMs),
+        QueueCapacity = QueueCapacity,
+    };
+}
+
+/// <summary>Request size limits.</summary>
+public sealed class RequestLimits
+{
+    /// <summary>Most characters (UTF-16 code units) in one text; longer ones get 413. Default 100,000.</summary>
+    public int MaxTextCharacters { get; set; } = 100_000;
+
+    /// <summary>Most documents in one <c>POST /ner/batch</c>; more get 400. Default 100.</summary>
+    public int MaxBatchDocuments { get; set; } = 100;
+}
+
+/// <summary>Fixed-window rate limit per client.</summary>
+public sealed class RateLimitSettings
+{
+    /// <summary>Requests a client may make per window; 0 (the default) turns rate limiting off.</summary>
+    public int PermitsPerWindow { get; set; }
+
+    /// <summary>Length of the window in seconds. Default 60.</summary>
+    public double WindowSeconds { get; set; } = 60;
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+
+namespace NerService.Api.Options;
+
+/// <summary>
+/// Checks the settings once at start (<c>ValidateOnStart</c>), so that a typo stops the service with a message
+/// naming the setting instead of surfacing later as a failed request.
+/// </summary>
+internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValidateOptions<NerOptions>
+{
+    private static readonly string[] Devices = ["cpu", "cuda", "auto"];
+
+    public ValidateOptionsResult Validate(string? name, NerOptions options)
+    {
+        var failures = new List<string>();
+        const string section = NerOptions.SectionName;
+
+        if (string.IsNullOrWhiteSpace(options.BundlePath))
+            failures.Add($"{section}:BundlePath must name the model bundle to serve.");
+        else
+        {
+            var bundle = options.ResolveBundlePath(environment.ContentRootPath);
+            if (!File.Exists(bundle) && !Directory.Exists(bundle))
+                failures.Add($"{section}:BundlePath: no model bundle at '{bundle}'.");
+        }
+
+        if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
+            failures.Add($"{section}:Device must be one of {string.Join(", ", Devices)} (was '{options.Device}').");
+
+        if (options.LibTorchDirectory is { Length: > 0 } libTorch && !Directory.Exists(libTorch))
+            failures.Add($"{section}:LibTorchDirectory: no folder at '{libTorch}'.");
+
+        var batching = options.Batching;
+        RequireRange(failures, $"{section}:Batching:MaxBatchSentences", batching.MaxBatchSentences, 1, 100_000);
+        RequireRange(failures, $"{section}:Batching:MaxBatchTokens", batching.MaxBatchTokens, 1, 10_000_000);
+        RequireRange(failures, $"{section}:Batching:MaxDelayMs", batching.MaxDelayMs, 0, 10_000);
+        RequireRange(failures, $"{section}:Batching:QueueCapacity", batching.QueueCapacity, 1, 10_000_000);
+
+        RequireRange(failures, $"{section}:Limits:MaxTextCharacters", options.Limits.MaxTextCharacters, 1, 100_000_000);
+        RequireRange(failures, $"{section}:Limits:MaxBatchDocuments", options.Limits.MaxBatchDocuments, 1, 100_000);
+
+        for (var i = 0; i < options.ApiKeys.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(options.ApiKeys[i]))
+                failures.Add($"{section}:ApiKeys:{i} is empty; remove it or give it a value.");
+        }
+
+        RequireRange(failures, $"{section}:RateLimit:PermitsPerWindow", options.RateLimit.PermitsPerWindow, 0, int.MaxValue);
+        RequireRange(failures, $"{section}:RateLimit:WindowSeconds", options.RateLimit.WindowSeconds, 0.001, 86_400);
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void RequireRange(List<string> failures, string setting, double value, double min, double max)
+    {
+        if (double.IsNaN(value) || value < min || value > max)
+            failures.Add($"{setting} must be between {min} and {max} (was {value}).");
+    }
+}

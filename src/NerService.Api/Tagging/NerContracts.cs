@@ -1,0 +1,110 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Mvc;
+using NerService.Model.Inference;
+
+namespace NerService.Api.Tagging;
+
+/// <summary>A text to tag.</summary>
+public sealed class NerRequest
+{
+    /// <summary>The text to tag, up to the configured limit (100,000 characters by default). Empty or whitespace text has no entities; lone surrogates are read as U+FFFD (which keeps all offsets).</summary>
+    [Required(AllowEmptyStrings = true)]
+    [JsonConverter(typeof(LenientTextConverter))]
+    public string? Text { get; init; }
+
+    /// <summary>How <c>start</c> and <c>end</c> count: <c>utf16</c> (default; JavaScript, C#, Java) or <c>codepoint</c> (Python).</summary>
+    public string? OffsetUnit { get; init; }
+
+    /// <summary>Also return every token with its tag and probability. Default false.</summary>
+    public bool IncludeTokens { get; init; }
+}
+
+/// <summary>Several texts to tag in one request.</summary>
+public sealed class NerBatchRequest
+{
+    /// <summary>The documents, at most the configured count (100 by default). Results come back in the same order.</summary>
+    [Required]
+    public List<NerBatchDocument?>? Documents { get; init; }
+
+    /// <summary>Offset unit for every document: <c>utf16</c> (default) or <c>codepoint</c>.</summary>
+    public string? OffsetUnit { get; init; }
+
+    /// <summary>Also return the tokens of every document. Default false.</summary>
+    public bool IncludeTokens { get; init; }
+}
+
+/// <summary>One document of a batch.</summary>
+public sealed class NerBatchDocument
+{
+    /// <summary>The caller's identifier, echoed in the result.</summary>
+    [JsonConverter(typeof(LenientTextConverter))]
+    public string? Id { get; init; }
+
+    /// <summary>The text to tag.</summary>
+    [Required(AllowEmptyStrings = true)]
+    [JsonConverter(typeof(LenientTextConverter))]
+    public string? Text { get; init; }
+}
+
+/// <summary>The model that produced a result.</summary>
+public sealed record ModelReference(string Name, string Version)
+{
+    public static ModelReference From(ModelInfo info) => new(info.Name, info.Version);
+}
+
+/// <summary>An entity: <c>end</c> is exclusive, in the requested offset unit.</summary>
+/// <param name="Text">The entity as it appears in the text.</param>
+/// <param name="Label">The entity type, e.g. PER, LOC, ORG, MISC.</param>
+/// <param name="Start">Offset of the first character.</param>
+/// <param name="End">Offset just past the last character.</param>
+/// <param name="Score">The model's confidence in this span, between 0 and 1.</param>
+public sealed record EntityResult(string Text, string Label, int Start, int End, float Score);
+
+/// <summary>A token and the tag chosen for it.</summary>
+/// <param name="Text">The token.</param>
+/// <param name="Start">Offset of the first character.</param>
+/// <param name="End">Offset just past the last character.</param>
+/// <param name="Tag">The tag, e.g. B-PER, I-PER or O.</param>
+/// <param name="Probability">The tag's probability under the model.</param>
+public sealed record TokenResult(string Text, int Start, int End, string Tag, float Probability);
+
+/// <summary>The entities of one text.</summary>
+public sealed record NerResponse(
+    ModelReference Model,
+    IReadOnlyList<EntityResult> Entities,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens);
+
+/// <summary>Results of a batch, in the order of the request's documents.</summary>
+public sealed record NerBatchResponse(ModelReference Model, IReadOnlyList<NerBatchResult> Results);
+
+/// <summary>The result for one document: its entities, or the error that kept it from being tagged.</summary>
+public sealed record NerBatchResult(
+    string? Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<EntityResult>? Entities,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error);
+
+/// <summary>What the served model says about itself.</summary>
+public sealed record ModelResponse(
+    string Name,
+    string Version,
+    IReadOnlyList<string> EntityTypes,
+    string TaggingScheme,
+    IReadOnlyList<string> Tags,
+    IReadOnlyDictionary<string, double> ValidationMetrics,
+    IReadOnlyDictionary<string, string> DataChecksums,
+    DateTimeOffset CreatedAt,
+    string? SourceCommit)
+{
+    public static ModelResponse From(ModelInfo info) => new(
+        info.Name, info.Version, info.EntityTypes, info.TaggingScheme, info.Tags,
+        info.ValidationMetrics, info.DataChecksums, info.CreatedAt, info.SourceCommit);
+}
+
+/// <summary>The units <c>start</c> and <c>end</c> count in.</summary>
+internal enum OffsetUnit
+{
+    Utf16,
+    CodePoint,
+}

@@ -1,0 +1,44 @@
+namespace NerService.Api.Tagging;
+
+/// <summary>Examples for the OpenAPI document.</summary>
+internal static class TaggingExamples
+{
+    private const string Text = "Angela Merkel visited Paris with Siemens staff.";
+    private static readonly ModelReference ModelRef = new("ner-default", "1.0.0");
+
+    public static readonly NerRequest Request = new() { Text = Text, OffsetUnit = "utf16", IncludeTokens = false };
+
+    public static readonly NerResponse Response = new(ModelRef,
+    [
+        new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f),
+        new EntityResult("Paris", "LOC", 22, 27, 0.97f),
+        new EntityResult("Siemens", "ORG", 33, 40, 0.91f),
+    ], null);
+
+    public static readonly NerBatchRequest BatchRequest = new()
+    {
+        Documents =
+        [
+            new NerBatchDocument { Id = "a", Text = "Angela Merkel visited Paris." },
+            new NerBatchDocument { Id = "b" },
+        ],
+    };
+
+    public static readonly NerBatchResponse BatchResponse = new(ModelRef,
+    [
+        new NerBatchResult("a", [new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f), new EntityResult("Paris", "LOC", 22, 27, 0.97f)], null, null),
+        new NerBatchResult("b", null, null, new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = 400,
+            Title = "The document is not valid.",
+            Detail = "The field 'documents[1].text' is required.",
+        }),
+    ]);
+
+    public static readonly ModelResponse Model = new(
+        "ner-default", "1.0.0", ["LOC", "MISC", "ORG", "PER"], "BIO",
+        ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"],
+        new Dictionary<string, double> { ["f1"] = 0.89, ["precision"] = 0.89, ["recall"] = 0.88 },
+        new Dictionary<string, string> { ["train.txt"] = "sha256:…", ["valid.txt"] = "sha256:…" },
+        new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), "0123abc");
+}

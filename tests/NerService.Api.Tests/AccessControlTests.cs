@@ -1,0 +1,87 @@
+using System.Net;
+using System.Net.Http.Json;
+using static NerService.Api.Tests.ResponseAssertions;
+
+namespace NerService.Api.Tests;
+
+[Collection(ServiceCollection.Name)]
+public sealed class AccessControlTests(TestBundleFixture bundle)
+{
+    private static readonly Dictionary<string, string?> TwoKeys = new()
+    {
+        ["Ner:ApiKeys:0"] = "first-key",
+        ["Ner:ApiKeys:1"] = "second-key",
+    };
+
+    [Fact]
+    public async Task WithKeysConfiguredTaggingWithoutAKeyReturns401Problem()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        using var client = factory.CreateClient();
+
+        var response = await client.PostAsJsonAsync("/ner", new { text = "Paris" });
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
+        Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "ApiKey");
+    }
+
+    [Fact]
+    public async Task WithKeysConfiguredAnUnknownKeyReturns401Problem()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", "first-ke");
+
+        await AssertProblemAsync(await client.PostAsJsonAsync("/ner/batch", new { documents = Array.Empty<object>() }), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task WithKeysConfiguredAKnownKeyIsServedAndHealthStaysOpen()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        using var client = factory.CreateClient();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/ner") { Content = JsonContent.Create(new { text = "Paris" }) };
+        request.Headers.Add("X-Api-Key", "second-key");
+        await AssertOkJsonAsync(await client.SendAsync(request));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/model")).StatusCode);
+    }
+
+    [Fact]
+    public async Task AClientPastItsRateLimitGets429ProblemWithRetryAfter()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?>
+        {
+            ["Ner:RateLimit:PermitsPerWindow"] = "2",
+            ["Ner:RateLimit:WindowSeconds"] = "60",
+        });
+        using var client = factory.CreateClient();
+
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Paris" }));
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Paris" }));
+        var response = await client.PostAsJsonAsync("/ner", new { text = "Paris" });
+
+        await AssertProblemAsync(response, HttpStatusCode.TooManyRequests);
+        Assert.InRange(response.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+    }
+
+    [Fact]
+    public async Task RateLimitsCountEachKeySeparately()
+    {
+        var settings = new Dictionary<string, string?>(TwoKeys)
+        {
+            ["Ner:RateLimit:PermitsPerWindow"] = "1",
+            ["Ner:RateLimit:WindowSeconds"] = "60",
+        };
+        await using var factory = new NerServiceFactory(bundle.BundlePath, settings);
+        using var first = factory.CreateClient();
+        first.DefaultRequestHeaders.Add("X-Api-Key", "first-key");
+        using var second = factory.CreateClient();
+        second.DefaultRequestHeaders.Add("X-Api-Key", "second-key");
+
+        await AssertOkJsonAsync(await first.PostAsJsonAsync("/ner", new { text = "Paris" }));
+        await AssertOkJsonAsync(await second.PostAsJsonAsync("/ner", new { text = "Paris" }));
+        await AssertProblemAsync(await first.PostAsJsonAsync("/ner", new { text = "Paris" }), HttpStatusCode.TooManyRequests);
+    }
+}

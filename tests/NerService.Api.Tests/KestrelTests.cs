@@ -1,0 +1,60 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using static NerService.Api.Tests.ResponseAssertions;
+
+namespace NerService.Api.Tests;
+
+/// <summary>Through a real socket: what HTTP clients, load balancers and the shutdown signal see.</summary>
+[Collection(ServiceCollection.Name)]
+public sealed class KestrelTests(TestBundleFixture bundle)
+{
+    [Fact]
+    public async Task TheServiceAnswersThroughARealSocket()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
+
+        Assert.Equal(IPAddress.Loopback.ToString(), client.BaseAddress.Host);
+        var result = await AssertOkJsonAsync(await client.PostAsJsonAsync("ner", new { text = "John Smith visited Paris." }));
+        Assert.Equal("test-bundle", result.GetProperty("model").GetProperty("name").GetString());
+        await AssertProblemAsync(await client.PostAsync("ner", new StringContent("Paris")), HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task StoppingTheServiceFinishesQueuedWorkThenStopsListening()
+    {
+        // A long batching delay keeps the request waiting in the tagger when shutdown begins.
+        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Batching:MaxDelayMs"] = "1500" });
+        var address = factory.StartOnLoopback();
+        using var client = new HttpClient { BaseAddress = address };
+        var inFlight = client.PostAsJsonAsync("ner", new { text = "John Smith visited Paris." });
+        await Task.Delay(300);
+
+        factory.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+
+        await AssertOkJsonAsync(await inFlight);
+        await WaitUntilRefusedAsync(address);
+    }
+
+    private static async Task WaitUntilRefusedAsync(Uri address)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(IPAddress.Loopback, address.Port);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("The service kept accepting connections after shutdown.");
+    }
+}

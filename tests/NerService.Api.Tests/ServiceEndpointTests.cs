@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using static NerService.Api.Tests.ResponseAssertions;
+
+namespace NerService.Api.Tests;
+
+[Collection(ServiceCollection.Name)]
+public sealed class ServiceEndpointTests(TestBundleFixture bundle)
+{
+    [Fact]
+    public async Task GettingTheModelDescribesTheServedBundle()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var model = await AssertOkJsonAsync(await client.GetAsync("/model"));
+
+        Assert.Equal("test-bundle", model.GetProperty("name").GetString());
+        Assert.Equal("0.0.1", model.GetProperty("version").GetString());
+        Assert.Equal(["LOC", "MISC", "ORG", "PER"], model.GetProperty("entityTypes").EnumerateArray().Select(e => e.GetString()).Order());
+        Assert.Contains("B-PER", model.GetProperty("tags").EnumerateArray().Select(e => e.GetString()));
+        Assert.False(string.IsNullOrEmpty(model.GetProperty("taggingScheme").GetString()));
+        Assert.Equal(JsonValueKind.Object, model.GetProperty("validationMetrics").ValueKind);
+        Assert.Equal(JsonValueKind.Object, model.GetProperty("dataChecksums").ValueKind);
+    }
+
+    [Fact]
+    public async Task LivenessAnswersOk()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var health = await AssertOkJsonAsync(await client.GetAsync("/health/live"));
+
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ReadinessReportsTheLoadedModel()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var health = await AssertOkJsonAsync(await client.GetAsync("/health/ready"));
+
+        Assert.Equal("Healthy", health.GetProperty("status").GetString());
+        Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("model").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task MetricsReportRequestsQueueBatchesInferenceAndTokens()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "John Smith visited Paris." }));
+
+        var response = await client.GetAsync("/metrics");
+        var metrics = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("http_requests_received_total{", metrics);
+        Assert.Contains("http_request_duration_seconds_bucket{", metrics);
+        Assert.Contains("ner_queue_length 0", metrics);
+        Assert.Contains("ner_batch_texts_count 1", metrics);
+        Assert.Contains("ner_batch_tokens_bucket{", metrics);
+        Assert.Contains("ner_inference_seconds_count 1", metrics);
+        Assert.Contains("ner_tokens_processed_total 5", metrics);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDocumentsEveryErrorResponseWithExamples()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
+
+        foreach (var path in new[] { "/ner", "/ner/batch" })
+        {
+            var operation = document.GetProperty("paths").GetProperty(path).GetProperty("post");
+            Assert.True(operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
+            var responses = operation.GetProperty("responses");
+            Assert.True(responses.GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
+            foreach (var status in new[] { "400", "401", "413", "415", "429", "500", "503" })
+            {
+                var problem = responses.GetProperty(status).GetProperty("content").GetProperty("application/problem+json");
+                Assert.True(problem.TryGetProperty("example", out _), $"{path} {status}");
+            }
+        }
+        Assert.True(document.GetProperty("paths").GetProperty("/model").GetProperty("get").GetProperty("responses").TryGetProperty("200", out _));
+    }
+
+    [Fact]
+    public async Task SwaggerUiIsServed()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var response = await client.GetAsync("/swagger/index.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("swagger-ui", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task TheRootServesThePage()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        var response = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<textarea id=\"text\"", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AnUnknownRouteAnswersAProblem()
+    {
+        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        using var client = factory.CreateClient();
+
+        await AssertProblemAsync(await client.GetAsync("/no-such-thing"), HttpStatusCode.NotFound);
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace NerService.Api.Tests;
+
+/// <summary>The built service as its own process: what an operator sees at start-up and on SIGTERM.</summary>
+[Collection(ServiceCollection.Name)]
+public sealed class StartupTests(TestBundleFixture bundle)
+{
+    [Theory]
+    [InlineData("Ner:Batching:MaxDelayMs", "-1")]
+    [InlineData("Ner:Batching:QueueCapacity", "0")]
+    [InlineData("Ner:Limits:MaxTextCharacters", "0")]
+    [InlineData("Ner:Device", "tpu")]
+    public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
+    {
+        using var service = StartService($"--Ner:BundlePath={bundle.BundlePath}", $"--{setting}={value}");
+
+        var (exitCode, errors) = await service.WaitForExitAsync();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("invalid configuration", errors);
+        Assert.Contains(setting, errors);
+    }
+
+    [Fact]
+    public async Task AMissingBundleStopsStartUpWithAMessageNamingThePath()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir", "missing.bundle");
+        using var service = StartService($"--Ner:BundlePath={missing}");
+
+        var (exitCode, errors) = await service.WaitForExitAsync();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(missing, errors);
+    }
+
+    [Fact]
+    public async Task TheServiceListensWhereUrlsSaysAndExitsCleanlyOnSigterm()
+    {
+        var port = FreePort();
+        using var service = StartService($"--Ner:BundlePath={bundle.BundlePath}", "--urls", $"http://127.0.0.1:{port}");
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+        await WaitUntilReadyAsync(client, service);
+        using (Process.Start("kill", ["-TERM", service.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+        }
+        var (exitCode, _) = await service.WaitForExitAsync();
+
+        Assert.Equal(0, exitCode);
+    }
+
+    private static async Task WaitUntilReadyAsync(HttpClient client, RunningService service)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            Assert.False(service.Process.HasExited, "The service exited before it was ready.");
+            try
+            {
+                if ((await client.GetAsync("health/ready")).StatusCode == HttpStatusCode.OK)
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail("The service did not become ready within a minute.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static RunningService StartService(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        return new RunningService(Process.Start(start)!);
+    }
+
+    private sealed class RunningService : IDisposable
+    {
+        private readonly Task<string> output;
+        private readonly Task<string> errors;
+
+        public RunningService(Process process)
+        {
+            Process = process;
+            output = process.StandardOutput.ReadToEndAsync();
+            errors = process.StandardError.ReadToEndAsync();
+        }
+
+        public Process Process { get; }
+
+        public async Task<(int ExitCode, string Errors)> WaitForExitAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await Process.WaitForExitAsync(timeout.Token);
+            return (Process.ExitCode, await errors + await output);
+        }
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+                Process.Kill(entireProcessTree: true);
+            Process.Dispose();
+        }
+    }
+}
