@@ -13,15 +13,26 @@ public static class Evaluator
     }
 
     public static Result Evaluate(NerModel model, IReadOnlyList<ConllSentence> sentences, Decoding decoding)
+        => EvaluateEach(model, sentences, [decoding])[0];
+
+    /// <summary>Scores several decodings from one forward pass; the time is that of the pass and the first decoding.</summary>
+    public static IReadOnlyList<Result> EvaluateEach(NerModel model, IReadOnlyList<ConllSentence> sentences, IReadOnlyList<Decoding> decodings)
     {
         var clock = Stopwatch.StartNew();
-        var predictions = model.TagTokens(sentences.Select(s => s.Tokens).ToArray(), decoding);
-        var seconds = clock.Elapsed.TotalSeconds;
-        var scheme = model.TagSet.Scheme;
-        // Gold tags are compared in the model's scheme, so both sides are read by the same rules.
-        var pairs = sentences.Select((s, i) => ((IReadOnlyList<string>)s.Tags, (IReadOnlyList<string>)predictions[i]));
-        var metrics = EntityMetrics.Compute(pairs, scheme);
-        return new Result(metrics, predictions, sentences.Count, sentences.Sum(s => s.Tokens.Count), seconds);
+        var scores = model.PredictLogProbabilities(sentences.Select(s => s.Tokens).ToArray());
+        var forward = clock.Elapsed.TotalSeconds;
+        var results = new List<Result>();
+        foreach (var decoding in decodings)
+        {
+            clock.Restart();
+            var predictions = scores.Select(s => model.Decode(s, decoding).Select(k => model.TagSet.Tags[k]).ToArray()).ToArray();
+            var seconds = forward + clock.Elapsed.TotalSeconds;
+            // Gold tags are in the model's scheme (the reader converts them), so both sides are read by the same rules.
+            var pairs = sentences.Select((s, i) => ((IReadOnlyList<string>)s.Tags, (IReadOnlyList<string>)predictions[i]));
+            var metrics = EntityMetrics.Compute(pairs, model.TagSet.Scheme);
+            results.Add(new Result(metrics, predictions, sentences.Count, sentences.Sum(s => s.Tokens.Count), seconds));
+        }
+        return results;
     }
 
     public static string Table(EntityMetrics metrics)

@@ -17,7 +17,8 @@ namespace NerService.Training.Training;
 /// <summary>One epoch's figures, as written to the JSON-lines log.</summary>
 public sealed record EpochRecord(
     int Epoch, double Loss, double LearningRate, double TokensPerSecond, double Seconds,
-    double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best);
+    double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best,
+    double F1Greedy, double F1Constrained);
 
 /// <summary>
 /// Trains the tagger: Adam on mini-batches of similar-length sentences, gradient clipping, early stopping on
@@ -113,18 +114,20 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             }
             var trainSeconds = clock.Elapsed.TotalSeconds;
 
-            var evaluation = Evaluator.Evaluate(evaluationModel, validation, options.ValidationDecoding);
-            var metrics = evaluation.Metrics;
+            // Both decodings are scored every epoch (one forward pass); the configured one picks the best epoch.
+            var evaluations = Evaluator.EvaluateEach(evaluationModel, validation, [Decoding.Greedy, Decoding.Constrained]);
+            var metrics = evaluations[options.ValidationDecoding == Decoding.Greedy ? 0 : 1].Metrics;
             var improved = metrics.F1 > bestF1;
             var record = new EpochRecord(
                 epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
                 metrics.Precision, metrics.Recall, metrics.F1,
-                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), improved);
+                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), improved,
+                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1);
             history.Add(record);
             File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")}"));
+                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2})"));
             output.WriteLine(Evaluator.Table(metrics));
 
             if (improved)

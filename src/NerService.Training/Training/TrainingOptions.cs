@@ -44,7 +44,7 @@ public sealed record TrainingOptions
     /// <summary>Stop after this many epochs without a better validation F1.</summary>
     public int Patience { get; init; } = 6;
 
-    public int BatchSize { get; init; } = 32;
+    public int BatchSize { get; init; } = 16;
     public double LearningRate { get; init; } = 0.001;
 
     /// <summary>Learning rate at epoch e is LearningRate / (1 + LearningRateDecay * e).</summary>
