@@ -29,7 +29,7 @@ public static class DatabaseUnavailable
         catch (DatabaseUnavailableException ex)
         {
             context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>()
-                .CreateLogger(typeof(DatabaseUnavailable)).LogWarning(ex, "Database unavailable");
+                .CreateLogger(typeof(DatabaseUnavailable)).LogWarning("{Method} {Path}: {Message}", context.HttpContext.Request.Method, context.HttpContext.Request.Path, ex.Message);
             return Problem(context.HttpContext);
         }
     }
