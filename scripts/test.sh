@@ -5,5 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/prerequisites.sh
+scripts/postgres.sh start
+export NERSERVICE_TEST_POSTGRES="$(scripts/postgres.sh url)"
 
 dotnet test NerService.sln -c Release --logger "console;verbosity=normal" "$@"

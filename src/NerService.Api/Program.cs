@@ -1,3 +1,4 @@
+using NerService.Api.Documents;
 using NerService.Api.Errors;
 using NerService.Api.Monitoring;
 using NerService.Api.OpenApi;
@@ -6,6 +7,13 @@ using NerService.Api.Security;
 using NerService.Api.Tagging;
 
 var builder = WebApplication.CreateBuilder(args);
+if (args is ["migrate", ..])
+{
+    await builder.MigrateDatabaseAsync();
+    return 0;
+}
+
+builder.AddDocumentStore();
 
 builder.Services.AddNerOptions();
 builder.Services.AddApiProblemDetails();
@@ -28,6 +36,7 @@ app.MapNerHealthChecks();
 app.MapNerMetrics();
 app.MapModelApi();
 app.MapNerApi();
+app.MapDocumentsApi();
 
 return app.RunOrExplainStartupFailure();
 

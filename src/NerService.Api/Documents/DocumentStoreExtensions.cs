@@ -1,0 +1,61 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using NerService.Api.Database;
+using NerService.Model.Inference;
+using Npgsql;
+
+namespace NerService.Api.Documents;
+
+public static class DocumentStoreExtensions
+{
+    /// <summary>
+    /// The document database: options (validated at start), the one <see cref="NpgsqlDataSource"/>, the store,
+    /// the batching writer, migrations (at start when configured) and the "database" readiness check.
+    /// </summary>
+    public static WebApplicationBuilder AddDocumentStore(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<DatabaseOptions>()
+            .BindConfiguration(DatabaseOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) => options.ConnectionString = configuration.GetConnectionString("Postgres"))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(provider =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(provider.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString);
+            dataSource.UseLoggerFactory(provider.GetRequiredService<ILoggerFactory>());
+            return dataSource.Build();
+        });
+        services.AddSingleton<DatabaseMigrator>();
+        services.AddHostedService<MigrateOnStartup>();
+        services.AddSingleton<DocumentStore>();
+        services.AddSingleton<DocumentWriter>();
+        services.AddHostedService(provider => provider.GetRequiredService<DocumentWriter>());
+        services.TryAddSingleton(provider => new KnownEntityLabels(provider.GetRequiredService<BatchingTagger>().Model.EntityTypes));
+        services.AddProblemDetails();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Maps <c>/documents</c> and <c>/entities</c>.</summary>
+    public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder routes)
+    {
+        DocumentsApi.MapDocumentsGroup(routes);
+        routes.MapEntitiesApi();
+        return routes;
+    }
+
+    /// <summary>
+    /// The <c>migrate</c> command: applies pending migrations to <c>ConnectionStrings:Postgres</c> and returns,
+    /// without starting the service (nor loading the model).
+    /// </summary>
+    public static async Task MigrateDatabaseAsync(this WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString("Postgres");
+        if (string.IsNullOrWhiteSpace(connectionString))
+            throw new InvalidOperationException("ConnectionStrings:Postgres is not set: give the Npgsql connection string of the database to migrate.");
+        using var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await new DatabaseMigrator(dataSource, loggerFactory.CreateLogger<DatabaseMigrator>()).MigrateAsync();
+    }
+}

@@ -1,0 +1,79 @@
+using NerService.Model.Inference;
+
+namespace NerService.Api.Documents;
+
+/// <summary>
+/// A tagged text to store. <see cref="IdempotencyKey"/> (the request's <c>Idempotency-Key</c>) makes retries
+/// safe: storing the same key again returns the first document's id and writes nothing. A retry with the
+/// same key but a different text still gets the first document: the key, not the content, identifies it.
+/// </summary>
+public sealed record NewDocument(
+    string Text,
+    IReadOnlyList<EntitySpan> Entities,
+    string ModelName,
+    string ModelVersion,
+    string? IdempotencyKey = null);
+
+/// <summary>An entity of a stored document. <see cref="Score"/> is null for entities a person entered.</summary>
+public sealed record DocumentEntity(string Label, int Start, int End, string Text, float? Score);
+
+/// <summary>
+/// An entity a person entered. <see cref="Text"/> is optional; when given it must equal the text at
+/// Start..End, which catches offsets counted in another unit.
+/// </summary>
+public sealed record CorrectedEntity(string Label, int Start, int End, string? Text = null);
+
+/// <summary>A document as stored.</summary>
+public sealed record StoredDocument(
+    long Id,
+    string Text,
+    IReadOnlyList<DocumentEntity> Entities,
+    string ModelName,
+    string ModelVersion,
+    DateTimeOffset CreatedAt,
+    bool Reviewed);
+
+/// <summary>
+/// Which documents to list; null means no condition. The entity conditions (<see cref="Label"/>,
+/// <see cref="EntityText"/>, <see cref="EntityPrefix"/>) must all hold for one and the same entity.
+/// </summary>
+public sealed record DocumentFilter
+{
+    public string? Label { get; init; }
+
+    /// <summary>Exact, case-sensitive entity text.</summary>
+    public string? EntityText { get; init; }
+
+    /// <summary>Case-insensitive prefix of an entity's text.</summary>
+    public string? EntityPrefix { get; init; }
+
+    /// <summary>Full-text query over the document text, in web-search syntax (<c>"new york" -city</c>).</summary>
+    public string? Query { get; init; }
+
+    /// <summary>Stored at or after this time.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Stored before this time.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    public bool? Reviewed { get; init; }
+}
+
+/// <summary>One page of documents, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
+public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, string? NextCursor);
+
+/// <summary>How often an entity text occurs with a label across stored documents.</summary>
+public sealed record EntityCount(string Label, string Text, long Count);
+
+/// <summary>A document, correction or filter the store refuses; the message names the problem (a 400).</summary>
+public sealed class InvalidDocumentException(string problem) : Exception(problem);
+
+/// <summary>
+/// The entity labels corrections may use: the loaded model's entity types. The default registration reads
+/// them from the <see cref="BatchingTagger"/> service; register an instance before <c>AddDocumentStore</c> to
+/// choose others.
+/// </summary>
+public sealed class KnownEntityLabels(IEnumerable<string> labels)
+{
+    public IReadOnlySet<string> Labels { get; } = labels.ToHashSet(StringComparer.Ordinal);
+}

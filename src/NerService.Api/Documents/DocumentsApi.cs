@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using NerService.Api.Database;
+
+namespace NerService.Api.Documents;
+
+/// <summary>Stored documents: read, list and search, delete, correct, export for training.</summary>
+internal static class DocumentsApi
+{
+    public const int DefaultPageSize = 20;
+
+    public static RouteGroupBuilder MapDocumentsGroup(IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/documents")
+            .WithTags("Documents")
+            .AddEndpointFilter(DatabaseUnavailable.Filter)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        group.MapGet("/", List)
+            .WithName("ListDocuments")
+            .WithSummary("Lists stored documents, newest first, with filters and a cursor for the next page.")
+            .WithDescription("Filters: label, text (exact entity text), prefix (case-insensitive entity prefix), q (full-text, web-search syntax), from (inclusive) and to (exclusive) ISO 8601 times, reviewed; limit 1-100 (default 20); cursor: the nextCursor of the previous page.")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/export", Export)
+            .WithName("ExportDocuments")
+            .WithSummary("Streams stored documents as CoNLL training data (token and IOB2 tag per line).")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/{id}", Get)
+            .WithName("GetDocument")
+            .WithSummary("Gets a stored document with its entities.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{id}", Delete)
+            .WithName("DeleteDocument")
+            .WithSummary("Deletes a stored document and its entities.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPut("/{id}/entities", ReplaceEntities)
+            .WithName("CorrectDocumentEntities")
+            .WithSummary("Replaces a document's entities with corrected ones and marks it reviewed.")
+            // The body is read in the handler rather than declared with Accepts<T>: routing would answer a wrong
+            // content type with a bare 415, and a bad body with a bare 400, where clients get problem details.
+            .WithDescription("Body: {\"entities\": [{\"label\": \"PER\", \"start\": 0, \"end\": 6, \"text\": \"Jordan\"}]}; text is optional and checked when given.")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
+        return group;
+    }
+
+    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> Get(string id, DocumentStore store, CancellationToken cancellationToken)
+    {
+        if (!TryParseId(id, out var documentId))
+            return NotFound(id);
+        var document = await store.GetAsync(documentId, cancellationToken);
+        return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, DocumentStore store, CancellationToken cancellationToken)
+    {
+        if (!TryParseId(id, out var documentId) || !await store.DeleteAsync(documentId, cancellationToken))
+            return NotFound(id);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<DocumentListResponse>, ProblemHttpResult>> List(
+        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? cursor, string? limit,
+        DocumentStore store, CancellationToken cancellationToken)
+    {
+        string? problem = null;
+        var filter = new DocumentFilter
+        {
+            Label = Text(label, "label", ref problem),
+            EntityText = Text(text, "text", ref problem),
+            EntityPrefix = Text(prefix, "prefix", ref problem),
+            Query = Text(q, "q", ref problem),
+            From = Time(from, "from", ref problem),
+            To = Time(to, "to", ref problem),
+            Reviewed = Boolean(reviewed, "reviewed", ref problem),
+        };
+        var pageSize = PageSize(limit, DocumentStore.MaxPageSize, ref problem);
+        DocumentCursor? after = null;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            if (DocumentCursor.TryDecode(cursor, out var decoded))
+                after = decoded;
+            else
+                problem ??= "The cursor is not one this service issued; pass the nextCursor of the previous page unchanged.";
+        }
+        if (problem is not null)
+            return BadRequest(problem);
+
+        var page = await store.ListAsync(filter, after, pageSize, cancellationToken);
+        return TypedResults.Ok(new DocumentListResponse(page.Documents.Select(d => d.AsResponse()).ToList(), page.NextCursor));
+    }
+
+    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> ReplaceEntities(
+        string id, HttpRequest request, DocumentStore store, KnownEntityLabels labels, CancellationToken cancellationToken)
+    {
+        if (!TryParseId(id, out var documentId))
+            return NotFound(id);
+        if (!request.HasJsonContentType())
+        {
+            return TypedResults.Problem(title: "Unsupported media type", detail: "Send the corrected entities as application/json.",
+                statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+        EntityCorrectionRequest? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync<EntityCorrectionRequest>(cancellationToken);
+        }
+        catch (JsonException ex)
+        {
+            return BadRequest($"The body is not a valid correction: invalid JSON at {ex.Path ?? "$"}.");
+        }
+        if (body?.Entities is not { } corrections)
+            return BadRequest("The body needs an 'entities' array (empty to remove all entities).");
+
+        var entities = new List<CorrectedEntity>(corrections.Count);
+        for (var i = 0; i < corrections.Count; i++)
+        {
+            if (corrections[i] is not { Label: { } entityLabel, Start: { } start, End: { } end } correction)
+                return BadRequest($"entities[{i}]: 'label', 'start' and 'end' are required.");
+            entities.Add(new CorrectedEntity(entityLabel, start, end, correction.Text));
+        }
+
+        try
+        {
+            var document = await store.ReplaceEntitiesAsync(documentId, entities, labels.Labels, cancellationToken);
+            return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
+        }
+        catch (InvalidDocumentException ex)
+        {
+            return BadRequest(ex.Message);
+        }
+    }
+
+    private static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> Export(
+        string? format, string? reviewed, DocumentStore store, CancellationToken cancellationToken)
+    {
+        string? problem = null;
+        if (format is not (null or "" or "conll"))
+            problem = $"Unknown export format '{format}'; the only format is 'conll'.";
+        var reviewedOnly = Boolean(reviewed, "reviewed", ref problem);
+        if (problem is not null)
+            return BadRequest(problem);
+
+        var documents = await store.OpenStreamAsync(reviewedOnly, cancellationToken);
+        return TypedResults.Stream(async body =>
+        {
+            await using (documents)
+            {
+                await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16);
+                await foreach (var document in documents.ReadAllAsync(cancellationToken))
+                    await ConllExport.WriteDocumentAsync(writer, document);
+            }
+        }, ConllExport.ContentType);
+    }
+
+    internal static bool TryParseId(string id, out long documentId) =>
+        long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out documentId) && documentId > 0;
+
+    internal static ProblemHttpResult NotFound(string id) =>
+        TypedResults.Problem(title: "Document not found", detail: $"There is no document with id '{id}'.", statusCode: StatusCodes.Status404NotFound);
+
+    internal static ProblemHttpResult BadRequest(string detail) =>
+        TypedResults.Problem(title: "Invalid request", detail: detail, statusCode: StatusCodes.Status400BadRequest);
+
+    internal static string? Text(string? value, string name, ref string? problem)
+    {
+        if (string.IsNullOrEmpty(value))
+            return null;
+        if (value.Contains('\0'))
+            problem ??= $"'{name}' contains a NUL character.";
+        return value;
+    }
+
+    internal static int PageSize(string? value, int max, ref string? problem)
+    {
+        if (string.IsNullOrEmpty(value))
+            return DefaultPageSize;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size >= 1 && size <= max)
+            return size;
+        problem ??= $"'limit' must be a whole number from 1 to {max}.";
+        return DefaultPageSize;
+    }
+
+    private static DateTimeOffset? Time(string? value, string name, ref string? problem)
+    {
+        if (string.IsNullOrEmpty(value))
+            return null;
+        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+            return time;
+        problem ??= $"'{name}' is not a date and time; use ISO 8601, e.g. 2025-01-31T12:00:00Z.";
+        return null;
+    }
+
+    private static bool? Boolean(string? value, string name, ref string? problem)
+    {
+        if (string.IsNullOrEmpty(value))
+            return null;
+        if (bool.TryParse(value, out var result))
+            return result;
+        problem ??= $"'{name}' must be true or false.";
+        return null;
+    }
+
+    private static DocumentResponse AsResponse(this StoredDocument document) => new(
+        document.Id,
+        document.Text,
+        new DocumentModel(document.ModelName, document.ModelVersion),
+        document.CreatedAt,
+        document.Reviewed,
+        document.Entities.Select(e => new DocumentEntityResponse(e.Text, e.Label, e.Start, e.End, e.Score)).ToList());
+}
+
+/// <summary>A stored document. Offsets count UTF-16 code units; <c>end</c> is exclusive.</summary>
+public sealed record DocumentResponse(long Id, string Text, DocumentModel Model, DateTimeOffset CreatedAt, bool Reviewed, IReadOnlyList<DocumentEntityResponse> Entities);
+
+/// <summary>The model that tagged a document.</summary>
+public sealed record DocumentModel(string Name, string Version);
+
+/// <summary>A stored entity; <c>score</c> is null for entities a person entered.</summary>
+public sealed record DocumentEntityResponse(string Text, string Label, int Start, int End, float? Score);
+
+/// <summary>A page of documents; pass <c>nextCursor</c> as <c>cursor</c> for the next one (null on the last page).</summary>
+public sealed record DocumentListResponse(IReadOnlyList<DocumentResponse> Documents, string? NextCursor);
+
+/// <summary>The corrected entities of a document; they replace all its entities.</summary>
+public sealed record EntityCorrectionRequest(IReadOnlyList<EntityCorrection?>? Entities);
+
+/// <summary>A corrected entity. <c>text</c> is optional; when given it must equal the text at <c>start..end</c>.</summary>
+public sealed record EntityCorrection(string? Label, int? Start, int? End, string? Text);
