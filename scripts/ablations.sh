@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-5}
 out=${2:-runs/ablations}
-data=../shared/data/conll2003
+data=${NERSERVICE_DATA:-../shared/data/conll2003}
 embeddings=$(scripts/fetch-embeddings.sh)
 dotnet build src/NerService.Training -c Release -o "$out/bin" >/dev/null
 train() {
