@@ -57,6 +57,18 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void ValidationDuringTrainingScoresTheNetworkWithoutDropout()
+    {
+        var options = TinyOptions("dropout.bundle") with { Dropout = 0.5, Epochs = 12, Patience = 12, HiddenSize = 32, LearningRate = 0.01 };
+        var history = new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
+
+        // The bundle holds the best epoch; scoring it afresh must give the F1 that training recorded for that epoch.
+        using var model = NerModel.Load(options.OutputPath);
+        var sentences = ConllReader.ReadFile(options.ValidationPath, model.TagSet.Scheme);
+        Assert.Equal(history.Max(h => h.F1), Evaluator.Evaluate(model, sentences, Decoding.Constrained).Metrics.F1, 10);
+    }
+
+    [Fact]
     public void TheSameSeedTrainsTheSameModel()
     {
         var first = new Trainer(TinyOptions("a.bundle"), TextWriter.Null, TextWriter.Null).Run();
