@@ -48,6 +48,20 @@ public sealed class AccessControlTests(ServiceFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/model")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/documents")]
+    [InlineData("/documents/export?format=conll")]
+    [InlineData("/entities")]
+    public async Task WithKeysConfiguredStoredDocumentsNeedAKeyToo(string path)
+    {
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
+        using var client = factory.CreateClient();
+
+        await AssertProblemAsync(await client.GetAsync(path), HttpStatusCode.Unauthorized);
+        client.DefaultRequestHeaders.Add("X-Api-Key", "first-key");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+    }
+
     [Fact]
     public async Task AClientPastItsRateLimitGets429ProblemWithRetryAfter()
     {

@@ -82,6 +82,8 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         foreach (var path in new[] { "/ner", "/ner/batch" })
         {
             var operation = document.GetProperty("paths").GetProperty(path).GetProperty("post");
+            Assert.Contains(operation.GetProperty("parameters").EnumerateArray(),
+                p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header");
             Assert.True(operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
             var responses = operation.GetProperty("responses");
             Assert.True(responses.GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
