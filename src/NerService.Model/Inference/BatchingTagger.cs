@@ -22,6 +22,7 @@ public sealed class BatchingTagger : IAsyncDisposable
     private readonly Thread worker;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
+    private int disposeStarted;
     private int queueLength;
 
     public BatchingTagger(NerModel model, BatchingOptions options)
@@ -72,14 +73,19 @@ public sealed class BatchingTagger : IAsyncDisposable
         return pending.Completion.Task;
     }
 
-    /// <summary>Stops accepting texts, finishes the queued ones, then stops the inference thread.</summary>
+    /// <summary>
+    /// Stops accepting texts, finishes the queued ones, then stops the inference thread. Safe to call more than
+    /// once (the host's shutdown drains the queue first; the container disposes it again later).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
-        stopping = true;
-        queue.Writer.TryComplete();
-        arrivals.Release();
+        if (Interlocked.Exchange(ref disposeStarted, 1) == 0)
+        {
+            stopping = true;
+            queue.Writer.TryComplete();
+            arrivals.Release();
+        }
         await stopped.Task.ConfigureAwait(false);
-        arrivals.Dispose();
     }
 
     private void Run()

@@ -7,7 +7,7 @@ namespace NerService.Api.Tests.Gateway;
 
 /// <summary>One of the two replicas stops while clients keep sending; the gateway sends their requests to the other.</summary>
 [Collection(ServiceCollection.Name)]
-public sealed class FailoverTests(TestBundleFixture bundle, ITestOutputHelper output)
+public sealed class FailoverTests(ServiceFixture bundle, ITestOutputHelper output)
 {
     private const int Clients = 6;
 

@@ -6,7 +6,7 @@ using NerService.Api.Hosting;
 namespace NerService.Api.Tests.Gateway;
 
 /// <summary>One deployment (nginx in front of two API processes) shared by tests that only read from it.</summary>
-public sealed class SharedGateway(TestBundleFixture bundle) : IAsyncLifetime
+public sealed class SharedGateway(ServiceFixture bundle) : IAsyncLifetime
 {
     /// <summary>Three tagging requests per client per replica, so that the forwarded-address test runs into the API's own limit quickly.</summary>
     public const int ApiPermitsPerWindow = 3;

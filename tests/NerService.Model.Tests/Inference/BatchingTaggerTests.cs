@@ -103,4 +103,14 @@ public sealed class BatchingTaggerTests : IDisposable
         Assert.All(queued, task => Assert.True(task.IsCompletedSuccessfully));
         Assert.Throws<ObjectDisposedException>(() => { _ = tagger.TagAsync("late"); });
     }
+
+    [Fact]
+    public async Task DisposingTwiceIsHarmless()
+    {
+        var tagger = new BatchingTagger(model, new BatchingOptions());
+        var result = tagger.TagAsync("Reuters reported from Paris.");
+        await tagger.DisposeAsync();
+        await tagger.DisposeAsync();
+        Assert.True(result.IsCompletedSuccessfully);
+    }
 }
