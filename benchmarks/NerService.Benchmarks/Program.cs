@@ -3,4 +3,6 @@ using NerService.Benchmarks;
 
 var root = new RootCommand("NerService benchmarks: each prints the figures the README and the issues quote.");
 root.Subcommands.Add(ModelBenchmark.Command());
-return root.Parse(args).Invoke();
+root.Subcommands.Add(ServiceBenchmark.Command());
+root.Subcommands.Add(StorageBenchmark.Command());
+return await root.Parse(args).InvokeAsync();
