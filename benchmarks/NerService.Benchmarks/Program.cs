@@ -5,4 +5,5 @@ var root = new RootCommand("NerService benchmarks: each prints the figures the R
 root.Subcommands.Add(ModelBenchmark.Command());
 root.Subcommands.Add(ServiceBenchmark.Command());
 root.Subcommands.Add(StorageBenchmark.Command());
+root.Subcommands.Add(CudaCheck.Command());
 return await root.Parse(args).InvokeAsync();

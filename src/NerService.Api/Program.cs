@@ -1,10 +1,14 @@
 using NerService.Api.Documents;
 using NerService.Api.Errors;
+using NerService.Api.Hosting;
 using NerService.Api.Monitoring;
 using NerService.Api.OpenApi;
 using NerService.Api.Options;
 using NerService.Api.Security;
 using NerService.Api.Tagging;
+
+if (args is ["healthcheck", ..])
+    return await HealthProbe.RunAsync(args);
 
 var builder = WebApplication.CreateBuilder(args);
 if (args is ["migrate", ..])
@@ -16,6 +20,7 @@ if (args is ["migrate", ..])
 builder.AddDocumentStore();
 
 builder.Services.AddNerOptions();
+builder.Services.AddReverseProxySupport();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddNerMetrics();
 builder.Services.AddNerTagger();

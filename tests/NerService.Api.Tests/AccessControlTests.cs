@@ -5,7 +5,7 @@ using static NerService.Api.Tests.ResponseAssertions;
 namespace NerService.Api.Tests;
 
 [Collection(ServiceCollection.Name)]
-public sealed class AccessControlTests(TestBundleFixture bundle)
+public sealed class AccessControlTests(ServiceFixture fixture)
 {
     private static readonly Dictionary<string, string?> TwoKeys = new()
     {
@@ -16,7 +16,7 @@ public sealed class AccessControlTests(TestBundleFixture bundle)
     [Fact]
     public async Task WithKeysConfiguredTaggingWithoutAKeyReturns401Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
         using var client = factory.CreateClient();
 
         var response = await client.PostAsJsonAsync("/ner", new { text = "Paris" });
@@ -28,7 +28,7 @@ public sealed class AccessControlTests(TestBundleFixture bundle)
     [Fact]
     public async Task WithKeysConfiguredAnUnknownKeyReturns401Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
         using var client = factory.CreateClient();
         client.DefaultRequestHeaders.Add("X-Api-Key", "first-ke");
 
@@ -38,7 +38,7 @@ public sealed class AccessControlTests(TestBundleFixture bundle)
     [Fact]
     public async Task WithKeysConfiguredAKnownKeyIsServedAndHealthStaysOpen()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, TwoKeys);
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
         using var client = factory.CreateClient();
 
         using var request = new HttpRequestMessage(HttpMethod.Post, "/ner") { Content = JsonContent.Create(new { text = "Paris" }) };
@@ -48,10 +48,24 @@ public sealed class AccessControlTests(TestBundleFixture bundle)
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/model")).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/documents")]
+    [InlineData("/documents/export?format=conll")]
+    [InlineData("/entities")]
+    public async Task WithKeysConfiguredStoredDocumentsNeedAKeyToo(string path)
+    {
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
+        using var client = factory.CreateClient();
+
+        await AssertProblemAsync(await client.GetAsync(path), HttpStatusCode.Unauthorized);
+        client.DefaultRequestHeaders.Add("X-Api-Key", "first-key");
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(path)).StatusCode);
+    }
+
     [Fact]
     public async Task AClientPastItsRateLimitGets429ProblemWithRetryAfter()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?>
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
         {
             ["Ner:RateLimit:PermitsPerWindow"] = "2",
             ["Ner:RateLimit:WindowSeconds"] = "60",
@@ -74,7 +88,7 @@ public sealed class AccessControlTests(TestBundleFixture bundle)
             ["Ner:RateLimit:PermitsPerWindow"] = "1",
             ["Ner:RateLimit:WindowSeconds"] = "60",
         };
-        await using var factory = new NerServiceFactory(bundle.BundlePath, settings);
+        await using var factory = new NerServiceFactory(fixture, settings);
         using var first = factory.CreateClient();
         first.DefaultRequestHeaders.Add("X-Api-Key", "first-key");
         using var second = factory.CreateClient();

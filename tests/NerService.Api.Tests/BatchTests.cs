@@ -5,13 +5,13 @@ using static NerService.Api.Tests.ResponseAssertions;
 namespace NerService.Api.Tests;
 
 [Collection(ServiceCollection.Name)]
-public sealed class BatchTests(TestBundleFixture bundle)
+public sealed class BatchTests(ServiceFixture fixture)
 {
     [Fact]
     public async Task PostingABatchReturnsEachDocumentsEntitiesInOrder()
     {
         string[] texts = ["John Smith said in London.", "", "Reuters reported from Paris that Germany and the EU agreed."];
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var result = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner/batch",
@@ -33,7 +33,7 @@ public sealed class BatchTests(TestBundleFixture bundle)
     public async Task ABatchTagsTheSameAsSingleRequests()
     {
         const string text = "John Smith said in London that Reuters and the EU would meet in Paris.";
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var single = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text }));
@@ -45,7 +45,7 @@ public sealed class BatchTests(TestBundleFixture bundle)
     [Fact]
     public async Task AnInvalidDocumentGetsItsOwnErrorWhileTheOthersAreTagged()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Limits:MaxTextCharacters"] = "40" });
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?> { ["Ner:Limits:MaxTextCharacters"] = "40" });
         using var client = factory.CreateClient();
 
         var result = await AssertOkJsonAsync(await client.PostAsync("/ner/batch", Json("""
@@ -72,7 +72,7 @@ public sealed class BatchTests(TestBundleFixture bundle)
     [Fact]
     public async Task PostingMoreDocumentsThanTheLimitReturns400Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Limits:MaxBatchDocuments"] = "2" });
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?> { ["Ner:Limits:MaxBatchDocuments"] = "2" });
         using var client = factory.CreateClient();
 
         var response = await client.PostAsJsonAsync("/ner/batch", new { documents = Enumerable.Range(0, 3).Select(i => new { id = $"{i}", text = "Paris" }) });
@@ -88,7 +88,7 @@ public sealed class BatchTests(TestBundleFixture bundle)
     [InlineData("""{"documents": [{"id": "a", "text": 5}]}""", "documents[0].text")]
     public async Task PostingABatchWithAMissingOrMistypedFieldReturns400NamingTheField(string json, string field)
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var problem = await AssertProblemAsync(await client.PostAsync("/ner/batch", Json(json)), HttpStatusCode.BadRequest);

@@ -9,12 +9,12 @@ namespace NerService.Api.Tests;
 
 /// <summary>Through a real socket: what HTTP clients, load balancers and the shutdown signal see.</summary>
 [Collection(ServiceCollection.Name)]
-public sealed class KestrelTests(TestBundleFixture bundle)
+public sealed class KestrelTests(ServiceFixture fixture)
 {
     [Fact]
     public async Task TheServiceAnswersThroughARealSocket()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
 
         Assert.Equal(IPAddress.Loopback.ToString(), client.BaseAddress.Host);
@@ -28,7 +28,7 @@ public sealed class KestrelTests(TestBundleFixture bundle)
     public async Task StoppingTheServiceFinishesQueuedWorkThenStopsListening()
     {
         // A long batching delay keeps the request waiting in the tagger when shutdown begins.
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Batching:MaxDelayMs"] = "1500" });
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?> { ["Ner:Batching:MaxDelayMs"] = "1500" });
         var address = factory.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
         var inFlight = client.PostAsJsonAsync("ner", new { text = "John Smith visited Paris." });

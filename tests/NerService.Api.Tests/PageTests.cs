@@ -9,7 +9,7 @@ namespace NerService.Api.Tests;
 /// Set CHROMIUM_PATH to use another Chromium build.
 /// </summary>
 [Collection(ServiceCollection.Name)]
-public sealed class PageTests(TestBundleFixture bundle)
+public sealed class PageTests(ServiceFixture fixture)
 {
     private static readonly string ChromiumPath = Environment.GetEnvironmentVariable("CHROMIUM_PATH") ?? "/usr/bin/chromium";
 
@@ -18,7 +18,7 @@ public sealed class PageTests(TestBundleFixture bundle)
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium is needed at {ChromiumPath}: apt-get install chromium (scripts/prerequisites.sh), or set CHROMIUM_PATH.");
         const string text = "John Smith said in London that Reuters and the EU would meet in Paris. Germany agreed.";
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         var address = factory.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
         var expected = (await AssertOkJsonAsync(await client.PostAsJsonAsync("ner", new { text }))).GetProperty("entities")

@@ -6,12 +6,12 @@ using static NerService.Api.Tests.ResponseAssertions;
 namespace NerService.Api.Tests;
 
 [Collection(ServiceCollection.Name)]
-public sealed class ServiceEndpointTests(TestBundleFixture bundle)
+public sealed class ServiceEndpointTests(ServiceFixture fixture)
 {
     [Fact]
     public async Task GettingTheModelDescribesTheServedBundle()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var model = await AssertOkJsonAsync(await client.GetAsync("/model"));
@@ -28,7 +28,7 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
     [Fact]
     public async Task LivenessAnswersOk()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var health = await AssertOkJsonAsync(await client.GetAsync("/health/live"));
@@ -37,21 +37,22 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
     }
 
     [Fact]
-    public async Task ReadinessReportsTheLoadedModel()
+    public async Task ReadinessReportsTheLoadedModelAndTheDatabase()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var health = await AssertOkJsonAsync(await client.GetAsync("/health/ready"));
 
         Assert.Equal("Healthy", health.GetProperty("status").GetString());
         Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("model").GetProperty("status").GetString());
+        Assert.Equal("Healthy", health.GetProperty("checks").GetProperty("database").GetProperty("status").GetString());
     }
 
     [Fact]
     public async Task MetricsReportRequestsQueueBatchesInferenceAndTokens()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
         await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "John Smith visited Paris." }));
 
@@ -67,12 +68,13 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
         Assert.Contains("ner_batch_tokens_bucket{", metrics);
         Assert.Contains("ner_inference_seconds_count 1", metrics);
         Assert.Contains("ner_tokens_processed_total 5", metrics);
+        Assert.Contains("ner_store_batch_documents_count 1", metrics);
     }
 
     [Fact]
     public async Task TheOpenApiDocumentDocumentsEveryErrorResponseWithExamples()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
@@ -80,6 +82,8 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
         foreach (var path in new[] { "/ner", "/ner/batch" })
         {
             var operation = document.GetProperty("paths").GetProperty(path).GetProperty("post");
+            Assert.Contains(operation.GetProperty("parameters").EnumerateArray(),
+                p => p.GetProperty("name").GetString() == "Idempotency-Key" && p.GetProperty("in").GetString() == "header");
             Assert.True(operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
             var responses = operation.GetProperty("responses");
             Assert.True(responses.GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
@@ -95,7 +99,7 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
     [Fact]
     public async Task SwaggerUiIsServed()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var response = await client.GetAsync("/swagger/index.html");
@@ -107,7 +111,7 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
     [Fact]
     public async Task TheRootServesThePage()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var response = await client.GetAsync("/");
@@ -119,7 +123,7 @@ public sealed class ServiceEndpointTests(TestBundleFixture bundle)
     [Fact]
     public async Task AnUnknownRouteAnswersAProblem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         await AssertProblemAsync(await client.GetAsync("/no-such-thing"), HttpStatusCode.NotFound);

@@ -6,7 +6,7 @@ namespace NerService.Api.Tests;
 
 /// <summary>The built service as its own process: what an operator sees at start-up and on SIGTERM.</summary>
 [Collection(ServiceCollection.Name)]
-public sealed class StartupTests(TestBundleFixture bundle)
+public sealed class StartupTests(ServiceFixture fixture)
 {
     [Theory]
     [InlineData("Ner:Batching:MaxDelayMs", "-1")]
@@ -15,7 +15,7 @@ public sealed class StartupTests(TestBundleFixture bundle)
     [InlineData("Ner:Device", "tpu")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
-        using var service = StartService($"--Ner:BundlePath={bundle.BundlePath}", $"--{setting}={value}");
+        using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");
 
         var (exitCode, errors) = await service.WaitForExitAsync();
 
@@ -37,10 +37,36 @@ public sealed class StartupTests(TestBundleFixture bundle)
     }
 
     [Fact]
+    public async Task WithoutAConnectionStringStartUpStopsWithAMessageNamingTheSetting()
+    {
+        using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", "--ConnectionStrings:Postgres=");
+
+        var (exitCode, errors) = await service.WaitForExitAsync();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("invalid configuration", errors);
+        Assert.Contains("ConnectionStrings:Postgres is not set", errors);
+    }
+
+    [Fact]
+    public async Task EveryBadSettingIsNamedAtOnce()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "no-such-dir", "missing.bundle");
+        using var service = StartService($"--Ner:BundlePath={missing}", "--ConnectionStrings:Postgres=");
+
+        var (exitCode, errors) = await service.WaitForExitAsync();
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(missing, errors);
+        Assert.Contains("ConnectionStrings:Postgres is not set", errors);
+        Assert.DoesNotContain("Unhandled exception", errors);
+    }
+
+    [Fact]
     public async Task TheServiceListensWhereUrlsSaysAndExitsCleanlyOnSigterm()
     {
         var port = FreePort();
-        using var service = StartService($"--Ner:BundlePath={bundle.BundlePath}", "--urls", $"http://127.0.0.1:{port}");
+        using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", "--urls", $"http://127.0.0.1:{port}");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         await WaitUntilReadyAsync(client, service);
@@ -79,7 +105,8 @@ public sealed class StartupTests(TestBundleFixture bundle)
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static RunningService StartService(params string[] arguments)
+    /// <summary>Starts the built service with the fixture's database; later arguments win over earlier ones.</summary>
+    private RunningService StartService(params string[] arguments)
     {
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -88,6 +115,7 @@ public sealed class StartupTests(TestBundleFixture bundle)
             RedirectStandardOutput = true,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"));
+        start.ArgumentList.Add($"--ConnectionStrings:Postgres={fixture.ConnectionString}");
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         return new RunningService(Process.Start(start)!);

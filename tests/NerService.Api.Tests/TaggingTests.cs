@@ -6,14 +6,14 @@ using static NerService.Api.Tests.ResponseAssertions;
 namespace NerService.Api.Tests;
 
 [Collection(ServiceCollection.Name)]
-public sealed class TaggingTests(TestBundleFixture bundle)
+public sealed class TaggingTests(ServiceFixture fixture)
 {
     private const string News = "John Smith said in London on Monday that Reuters and the EU would meet in Paris. Germany agreed.";
 
     [Fact]
     public async Task PostingTextReturnsEntitiesWhoseOffsetsSliceTheText()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var result = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = News }));
@@ -38,7 +38,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [InlineData("   \n\t ")]
     public async Task PostingEmptyOrWhitespaceTextReturnsNoEntities(string text)
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var result = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text }));
@@ -49,7 +49,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [Fact]
     public async Task PostingWithIncludeTokensReturnsEveryTokenWithItsTag()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var result = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = News, includeTokens = true }));
@@ -67,7 +67,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     public async Task CodePointOffsetsCountASurrogatePairAsOneCharacter()
     {
         const string text = "😀 John Smith 🎉 met Reuters in Paris.";
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var utf16 = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text, includeTokens = true }));
@@ -90,12 +90,13 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     public async Task LoneSurrogatesAndNulCharactersAreTaggedWithoutError()
     {
         // Lone surrogates are read as U+FFFD, one unit for one, so offsets still index the caller's string.
+        // NUL cannot be stored (StoringTests), so this text is only tagged.
         const string asRead = "John\uFFFD Smith \0 visited \uFFFDParis \uFFFD";
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var response = await client.PostAsync("/ner",
-            Json("""{"text": "John\ud800 Smith \u0000 visited \udc00Paris \ud83d", "includeTokens": true}"""));
+            Json("""{"text": "John\ud800 Smith \u0000 visited \udc00Paris \ud83d", "includeTokens": true, "store": false}"""));
 
         var result = await AssertOkJsonAsync(response);
         var tokens = result.GetProperty("tokens").EnumerateArray().ToList();
@@ -107,7 +108,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [Fact]
     public async Task PostingTextOverTheLimitReturns413Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Limits:MaxTextCharacters"] = "20" });
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?> { ["Ner:Limits:MaxTextCharacters"] = "20" });
         using var client = factory.CreateClient();
 
         var response = await client.PostAsJsonAsync("/ner", new { text = new string('a', 21) });
@@ -125,7 +126,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [InlineData("""["Paris"]""", "body")]
     public async Task PostingAMissingOrMistypedFieldReturns400NamingTheField(string json, string field)
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var problem = await AssertProblemAsync(await client.PostAsync("/ner", Json(json)), HttpStatusCode.BadRequest);
@@ -140,7 +141,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [InlineData("")]
     public async Task PostingInvalidJsonReturns400Problem(string json)
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         await AssertProblemAsync(await client.PostAsync("/ner", Json(json)), HttpStatusCode.BadRequest);
@@ -149,7 +150,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [Fact]
     public async Task PostingInvalidUtf8Returns400Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
         var bytes = new ByteArrayContent([.. "{\"text\": \"Pa"u8, 0xC3, 0x28, .. "ris\"}"u8]);
         bytes.Headers.ContentType = new("application/json");
@@ -160,7 +161,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [Fact]
     public async Task PostingPlainTextReturns415Problem()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath);
+        await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
         var response = await client.PostAsync("/ner", new StringContent("John Smith lives in Paris."));
@@ -172,7 +173,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     public async Task AFullQueueAnswers503WithRetryAfterAtOnce()
     {
         // One text per batch and room for one waiting: concurrent long texts must overflow the queue.
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?>
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
         {
             ["Ner:Batching:QueueCapacity"] = "1",
             ["Ner:Batching:MaxBatchSentences"] = "1",
@@ -193,7 +194,7 @@ public sealed class TaggingTests(TestBundleFixture bundle)
     [Fact]
     public async Task ACancelledRequestLeavesTheServiceAnswering()
     {
-        await using var factory = new NerServiceFactory(bundle.BundlePath, new Dictionary<string, string?> { ["Ner:Batching:MaxDelayMs"] = "500" });
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?> { ["Ner:Batching:MaxDelayMs"] = "500" });
         using var client = factory.CreateClient();
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 

@@ -24,7 +24,7 @@ public sealed class DatabaseOptions
     [Range(1, 10_000)]
     public int WriteBatchSize { get; set; } = 256;
 
-    /// <summary>Most documents waiting for the writer; further callers wait (default 4096).</summary>
+    /// <summary>Most store requests (one document, or the documents of one batch request) waiting for the writer; further callers wait (default 4096).</summary>
     [Range(1, 1_000_000)]
     public int WriteQueueCapacity { get; set; } = 4096;
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace NerService.Api.Database;
@@ -9,13 +10,14 @@ namespace NerService.Api.Database;
 public static class DatabaseUnavailable
 {
     /// <summary>Sets <c>Retry-After</c> on the response and returns the 503 problem details.</summary>
-    public static IResult Problem(HttpContext context)
+    public static ProblemHttpResult Problem(HttpContext context,
+        string detail = "The document database cannot be reached right now; nothing was changed. Retry later.")
     {
         var options = context.RequestServices.GetRequiredService<IOptions<DatabaseOptions>>().Value;
         context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Problem(
             title: "Database unavailable",
-            detail: "The document database cannot be reached right now; nothing was changed. Retry later.",
+            detail: detail,
             statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using NerService.Api.Database;
+using NerService.Api.Monitoring;
+using NerService.Api.Security;
 using NerService.Model.Inference;
 using Npgsql;
 
@@ -29,7 +31,13 @@ public static class DocumentStoreExtensions
         services.AddSingleton<DatabaseMigrator>();
         services.AddHostedService<MigrateOnStartup>();
         services.AddSingleton<DocumentStore>();
-        services.AddSingleton<DocumentWriter>();
+        services.AddSingleton(provider =>
+        {
+            var writer = ActivatorUtilities.CreateInstance<DocumentWriter>(provider);
+            if (provider.GetService<NerMetrics>() is { } metrics)
+                writer.BatchWritten += metrics.RecordStoredBatch;
+            return writer;
+        });
         services.AddHostedService(provider => provider.GetRequiredService<DocumentWriter>());
         services.TryAddSingleton(provider => new KnownEntityLabels(provider.GetRequiredService<BatchingTagger>().Model.EntityTypes));
         services.AddProblemDetails();
@@ -40,8 +48,8 @@ public static class DocumentStoreExtensions
     /// <summary>Maps <c>/documents</c> and <c>/entities</c>.</summary>
     public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder routes)
     {
-        DocumentsApi.MapDocumentsGroup(routes);
-        routes.MapEntitiesApi();
+        DocumentsApi.MapDocumentsGroup(routes).RequireApiKey();
+        routes.MapEntitiesApi().RequireApiKey();
         return routes;
     }
 

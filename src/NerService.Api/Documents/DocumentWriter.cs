@@ -8,21 +8,22 @@ namespace NerService.Api.Documents;
 /// Stores documents for many concurrent callers with one database round trip per batch: callers queue their
 /// document and await its id; a background loop waits for the first document, then drains whatever else is
 /// queued (up to <see cref="DatabaseOptions.WriteBatchSize"/>) into one insert. Batches form by themselves
-/// while the previous insert is in flight, so a lone caller waits for no timer.
+/// while the previous insert is in flight, so a lone caller waits for no timer. The documents of one
+/// <see cref="StoreAllAsync"/> call are never split across inserts, so they are stored all or none.
 /// </summary>
 public sealed class DocumentWriter : BackgroundService
 {
     private readonly DocumentStore store;
     private readonly ILogger<DocumentWriter> logger;
     private readonly int batchSize;
-    private readonly Channel<PendingDocument> queue;
+    private readonly Channel<PendingWrite> queue;
 
     public DocumentWriter(DocumentStore store, IOptions<DatabaseOptions> options, ILogger<DocumentWriter> logger)
     {
         this.store = store;
         this.logger = logger;
         batchSize = options.Value.WriteBatchSize;
-        queue = Channel.CreateBounded<PendingDocument>(new BoundedChannelOptions(options.Value.WriteQueueCapacity)
+        queue = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(options.Value.WriteQueueCapacity)
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -39,11 +40,23 @@ public sealed class DocumentWriter : BackgroundService
     /// <see cref="DatabaseUnavailableException"/> when the batch could not be written (then nothing of it was).
     /// Cancelling stops the wait, not the write: a document already queued may still be stored.
     /// </summary>
-    public async Task<long> StoreAsync(NewDocument document, CancellationToken cancellationToken = default)
+    public async Task<long> StoreAsync(NewDocument document, CancellationToken cancellationToken = default) =>
+        (await StoreAllAsync([document], cancellationToken))[0];
+
+    /// <summary>
+    /// Stores several documents in one transaction (all or none) and returns their ids in order; otherwise as
+    /// <see cref="StoreAsync"/>. <c>POST /ner/batch</c> stores its documents this way.
+    /// </summary>
+    public async Task<long[]> StoreAllAsync(IReadOnlyList<NewDocument> documents, CancellationToken cancellationToken = default)
     {
-        if (DocumentValidation.FindProblem(document) is { } problem)
-            throw new InvalidDocumentException(problem);
-        var pending = new PendingDocument(document);
+        foreach (var document in documents)
+        {
+            if (DocumentValidation.FindProblem(document) is { } problem)
+                throw new InvalidDocumentException(problem);
+        }
+        if (documents.Count == 0)
+            return [];
+        var pending = new PendingWrite(documents);
         try
         {
             await queue.Writer.WriteAsync(pending, cancellationToken);
@@ -52,37 +65,47 @@ public sealed class DocumentWriter : BackgroundService
         {
             throw new DatabaseUnavailableException("The service is shutting down and stores no more documents.");
         }
-        return await pending.Id.Task.WaitAsync(cancellationToken);
+        return await pending.Ids.Task.WaitAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<PendingDocument>(batchSize);
+        var batch = new List<PendingWrite>();
         // Not the stopping token: on shutdown the queue is completed instead, and what is queued still gets written.
         while (await queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
             batch.Clear();
-            while (batch.Count < batchSize && queue.Reader.TryRead(out var pending))
+            var documents = 0;
+            // A write that does not fit waits for the next batch; one larger than a whole batch goes alone.
+            while (queue.Reader.TryPeek(out var next) && (documents == 0 || documents + next.Documents.Count <= batchSize)
+                && queue.Reader.TryRead(out var pending))
+            {
                 batch.Add(pending);
-            await WriteAsync(batch);
+                documents += pending.Documents.Count;
+            }
+            await WriteAsync(batch, documents);
         }
     }
 
-    private async Task WriteAsync(List<PendingDocument> batch)
+    private async Task WriteAsync(List<PendingWrite> batch, int documents)
     {
         try
         {
-            var ids = await store.InsertAsync(batch.Select(p => p.Document).ToList());
-            for (var i = 0; i < batch.Count; i++)
-                batch[i].Id.TrySetResult(ids[i]);
-            BatchWritten?.Invoke(batch.Count);
+            var ids = await store.InsertAsync(batch.SelectMany(p => p.Documents).ToList());
+            var offset = 0;
+            foreach (var pending in batch)
+            {
+                pending.Ids.TrySetResult(ids[offset..(offset + pending.Documents.Count)]);
+                offset += pending.Documents.Count;
+            }
+            BatchWritten?.Invoke(documents);
         }
         catch (Exception ex)
         {
             if (ex is not DatabaseUnavailableException)
-                logger.LogError(ex, "Writing a batch of {Count} documents failed", batch.Count);
+                logger.LogError(ex, "Writing a batch of {Count} documents failed", documents);
             foreach (var pending in batch)
-                pending.Id.TrySetException(ex);
+                pending.Ids.TrySetException(ex);
         }
     }
 
@@ -94,9 +117,9 @@ public sealed class DocumentWriter : BackgroundService
         await base.StopAsync(cancellationToken);
     }
 
-    private sealed class PendingDocument(NewDocument document)
+    private sealed class PendingWrite(IReadOnlyList<NewDocument> documents)
     {
-        public NewDocument Document { get; } = document;
-        public TaskCompletionSource<long> Id { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public IReadOnlyList<NewDocument> Documents { get; } = documents;
+        public TaskCompletionSource<long[]> Ids { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -157,6 +157,12 @@ internal static class Problems
             detail: message,
             title: "The request body is not valid.");
 
+    public static ValidationProblem InvalidHeader(string header, string message) =>
+        TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { [header] = [message] },
+            detail: message,
+            title: "A request header is not valid.");
+
     public static ProblemHttpResult TextTooLong(int length, int limit) => TypedResults.Problem(
         statusCode: StatusCodes.Status413PayloadTooLarge,
         title: "Text too long.",

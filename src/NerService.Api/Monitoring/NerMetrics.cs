@@ -17,6 +17,7 @@ internal sealed class NerMetrics
     private readonly Counter textsTagged;
     private readonly Counter sentencesTagged;
     private readonly Counter tokensProcessed;
+    private readonly Histogram storeBatchDocuments;
 
     public NerMetrics()
     {
@@ -34,6 +35,8 @@ internal sealed class NerMetrics
         textsTagged = Factory.CreateCounter("ner_texts_tagged_total", "Texts tagged by the model.");
         sentencesTagged = Factory.CreateCounter("ner_sentences_tagged_total", "Sentences tagged by the model.");
         tokensProcessed = Factory.CreateCounter("ner_tokens_processed_total", "Tokens tagged by the model.");
+        storeBatchDocuments = Factory.CreateHistogram("ner_store_batch_documents", "Documents stored per database round trip.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
     }
 
     public CollectorRegistry Registry { get; }
@@ -51,6 +54,9 @@ internal sealed class NerMetrics
         sentencesTagged.Inc(batch.Sentences);
         tokensProcessed.Inc(batch.Tokens);
     }
+
+    /// <summary>Called by the document writer after each database round trip that stored documents.</summary>
+    public void RecordStoredBatch(int documents) => storeBatchDocuments.Observe(documents);
 
     /// <summary>The queue length is read when scraped rather than updated on every enqueue.</summary>
     public void TrackQueueLength(Func<int> read) => Registry.AddBeforeCollectCallback(() => queueLength.Set(read()));

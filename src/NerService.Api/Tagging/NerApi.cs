@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using NerService.Api.Database;
+using NerService.Api.Documents;
 using NerService.Api.Errors;
 using NerService.Api.OpenApi;
 using NerService.Api.Options;
@@ -12,6 +14,8 @@ namespace NerService.Api.Tagging;
 /// <summary><c>POST /ner</c> and <c>POST /ner/batch</c>: entities in texts.</summary>
 internal static class NerApi
 {
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
     public static IEndpointRouteBuilder MapNerApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/ner")
@@ -29,9 +33,14 @@ internal static class NerApi
             .WithSummary("Find the entities in one text.")
             .WithDescription("Offsets are UTF-16 code units by default (text.Substring(start, end - start) is the entity), "
                 + "or code points with offsetUnit \"codepoint\". Multi-sentence texts are split into sentences and tagged whole. "
-                + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), 413 for a text over the limit, "
+                + "The text and its entities are stored as a document unless the body says \"store\": false; the response then "
+                + "carries the document's id and a Location header (/documents/{id}). An Idempotency-Key header makes retries safe: "
+                + "a request with a key already stored answers with that document's id and stores nothing. "
+                + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), or for a text with a NUL "
+                + "character that is to be stored, 413 for a text over the limit, "
                 + "415 without a JSON content type, 401 without a valid X-Api-Key (when keys are configured), 429 past the rate limit "
-                + "and 503 when the queue is full (both with Retry-After).")
+                + "and 503 when the queue is full or, for a text to be stored, when the document database cannot be reached "
+                + "(both with Retry-After; nothing is stored then).")
             .WithExamples(TaggingExamples.Request, TaggingExamples.Response);
 
         group.MapPost("/batch", TagBatch)
@@ -39,14 +48,19 @@ internal static class NerApi
             .WithSummary("Find the entities in several texts.")
             .WithDescription("Results come back in the order of the documents. A document that cannot be tagged (no text, "
                 + "or a text over the limit) gets an error object of its own while the others are tagged. More documents than "
-                + "the configured maximum (100 by default) is a 400 for the whole request.")
+                + "the configured maximum (100 by default) is a 400 for the whole request. Unless the body says \"store\": false, "
+                + "the tagged documents are stored in one transaction (all or none) and each result carries its documentId; a "
+                + "document with a NUL character gets its own 400 error. With an Idempotency-Key header K, document i is stored "
+                + "under the key K#i, so retrying the batch with the same key stores nothing twice. When the document database "
+                + "cannot be reached the whole request gets 503 with Retry-After and nothing is stored.")
             .WithExamples(TaggingExamples.BatchRequest, TaggingExamples.BatchResponse);
 
         return app;
     }
 
     internal static async Task<Results<Ok<NerResponse>, ValidationProblem, ProblemHttpResult>> TagText(
-        NerRequest request, BatchingTagger tagger, IOptions<NerOptions> options, HttpContext http)
+        NerRequest request, BatchingTagger tagger, DocumentWriter documents, IOptions<NerOptions> options, HttpContext http,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey)
     {
         if (request.Text is not { } text)
             return Problems.InvalidField("text", "The field 'text' is required.");
@@ -55,12 +69,19 @@ internal static class NerApi
         var limit = options.Value.Limits.MaxTextCharacters;
         if (text.Length > limit)
             return Problems.TextTooLong(text.Length, limit);
+        if (request.Store)
+        {
+            // Refused before tagging: a request that cannot be stored should not cost a forward pass.
+            if (DocumentValidation.FindNulProblem(text, "text") is { } nul)
+                return Problems.InvalidField("text", nul);
+            if (DocumentValidation.FindIdempotencyKeyProblem(idempotencyKey) is { } keyProblem)
+                return Problems.InvalidHeader(IdempotencyKeyHeader, keyProblem);
+        }
 
+        TaggedText tagged;
         try
         {
-            var tagged = await TagAsync(tagger, text, request.IncludeTokens, http.RequestAborted);
-            return TypedResults.Ok(new NerResponse(
-                ModelReference.From(tagger.Model), Entities(text, tagged, unit), Tokens(text, tagged, unit)));
+            tagged = await TagAsync(tagger, text, request.IncludeTokens, http.RequestAborted);
         }
         catch (QueueFullException)
         {
@@ -70,10 +91,28 @@ internal static class NerApi
         {
             return Problems.ShuttingDown(http);
         }
+
+        long? id = null;
+        if (request.Store)
+        {
+            try
+            {
+                id = await documents.StoreAsync(
+                    new NewDocument(text, tagged.Entities, tagger.Model.Name, tagger.Model.Version, idempotencyKey), http.RequestAborted);
+            }
+            catch (DatabaseUnavailableException unavailable)
+            {
+                return NotStored(http, unavailable);
+            }
+            http.Response.Headers.Location = $"/documents/{id}";
+        }
+        return TypedResults.Ok(new NerResponse(
+            id, ModelReference.From(tagger.Model), Entities(text, tagged, unit), Tokens(text, tagged, unit)));
     }
 
     internal static async Task<Results<Ok<NerBatchResponse>, ValidationProblem, ProblemHttpResult>> TagBatch(
-        NerBatchRequest request, BatchingTagger tagger, IOptions<NerOptions> options, HttpContext http)
+        NerBatchRequest request, BatchingTagger tagger, DocumentWriter documentWriter, IOptions<NerOptions> options, HttpContext http,
+        [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey)
     {
         if (request.Documents is not { } documents)
             return Problems.InvalidField("documents", "The field 'documents' is required.");
@@ -82,6 +121,10 @@ internal static class NerApi
             return Problems.InvalidField("documents", $"At most {limits.MaxBatchDocuments} documents are accepted per request; got {documents.Count}.");
         if (!TryParseOffsetUnit(request.OffsetUnit, out var unit))
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
+        // The longest key derived from the header must fit, so checking it checks them all.
+        if (request.Store && idempotencyKey is not null
+            && DocumentValidation.FindIdempotencyKeyProblem(DocumentKey(idempotencyKey, Math.Max(0, documents.Count - 1))) is { } keyProblem)
+            return Problems.InvalidHeader(IdempotencyKeyHeader, keyProblem);
 
         // If the queue fills part-way, the documents already queued are cancelled so the model skips them.
         using var batchCancellation = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
@@ -91,7 +134,7 @@ internal static class NerApi
         {
             for (var i = 0; i < documents.Count; i++)
             {
-                errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters);
+                errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
                 if (errors[i] is null)
                     work[i] = TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, batchCancellation.Token);
             }
@@ -101,8 +144,26 @@ internal static class NerApi
             await batchCancellation.CancelAsync();
             return exception is QueueFullException ? Problems.QueueFull(http) : Problems.ShuttingDown(http);
         }
-
         await Task.WhenAll(work.OfType<Task<TaggedText>>());
+
+        var documentIds = new long?[documents.Count];
+        if (request.Store)
+        {
+            var taggedIndexes = Enumerable.Range(0, documents.Count).Where(i => work[i] is not null).ToList();
+            var toStore = taggedIndexes.Select(i => new NewDocument(documents[i]!.Text!, work[i]!.Result.Entities, tagger.Model.Name,
+                tagger.Model.Version, idempotencyKey is null ? null : DocumentKey(idempotencyKey, i))).ToList();
+            try
+            {
+                var ids = await documentWriter.StoreAllAsync(toStore, http.RequestAborted);
+                for (var k = 0; k < taggedIndexes.Count; k++)
+                    documentIds[taggedIndexes[k]] = ids[k];
+            }
+            catch (DatabaseUnavailableException unavailable)
+            {
+                return NotStored(http, unavailable);
+            }
+        }
+
         var results = new NerBatchResult[documents.Count];
         for (var i = 0; i < documents.Count; i++)
         {
@@ -111,15 +172,30 @@ internal static class NerApi
             {
                 var text = documents[i]!.Text!;
                 var tagged = done.Result;
-                results[i] = new NerBatchResult(id, Entities(text, tagged, unit), Tokens(text, tagged, unit), null);
+                results[i] = new NerBatchResult(id, documentIds[i], Entities(text, tagged, unit), Tokens(text, tagged, unit), null);
             }
             else
-                results[i] = new NerBatchResult(id, null, null, errors[i]);
+                results[i] = new NerBatchResult(id, null, null, null, errors[i]);
         }
         return TypedResults.Ok(new NerBatchResponse(ModelReference.From(tagger.Model), results));
     }
 
-    private static ProblemDetails? DocumentError(NerBatchDocument? document, int index, int maxCharacters)
+    /// <summary>
+    /// The key of document <paramref name="index"/> of a batch sent with an <c>Idempotency-Key</c>: a retry of the
+    /// batch with the same key finds each of its documents again.
+    /// </summary>
+    private static string DocumentKey(string batchKey, int index) => $"{batchKey}#{index}";
+
+    private static ProblemHttpResult NotStored(HttpContext http, DatabaseUnavailableException unavailable)
+    {
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(NerApi))
+            .LogWarning("{Method} {Path}: tagged but not stored: {Message}", http.Request.Method, http.Request.Path, unavailable.Message);
+        return DatabaseUnavailable.Problem(http,
+            "The document database cannot be reached right now, so nothing was stored. Retry later (with the same "
+            + "Idempotency-Key, if you sent one), or send \"store\": false to tag without storing.");
+    }
+
+    private static ProblemDetails? DocumentError(NerBatchDocument? document, int index, int maxCharacters, bool store)
     {
         if (document is null)
             return DocumentProblem(StatusCodes.Status400BadRequest, "The document is not valid.", $"documents[{index}] must be an object with a 'text'.");
@@ -127,6 +203,8 @@ internal static class NerApi
             return DocumentProblem(StatusCodes.Status400BadRequest, "The document is not valid.", $"The field 'documents[{index}].text' is required.");
         if (document.Text.Length > maxCharacters)
             return DocumentProblem(StatusCodes.Status413PayloadTooLarge, "Text too long.", $"The text has {document.Text.Length} characters; at most {maxCharacters} are accepted.");
+        if (store && DocumentValidation.FindNulProblem(document.Text, $"field 'documents[{index}].text'") is { } nul)
+            return DocumentProblem(StatusCodes.Status400BadRequest, "The document cannot be stored.", nul);
         return null;
     }
 

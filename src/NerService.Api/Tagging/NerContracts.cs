@@ -18,6 +18,12 @@ public sealed class NerRequest
 
     /// <summary>Also return every token with its tag and probability. Default false.</summary>
     public bool IncludeTokens { get; init; }
+
+    /// <summary>
+    /// Store the text and its entities as a document (default true); the response then carries its <c>id</c> and a
+    /// <c>Location</c> header. Texts containing NUL characters cannot be stored: send them with <c>false</c>.
+    /// </summary>
+    public bool Store { get; init; } = true;
 }
 
 /// <summary>Several texts to tag in one request.</summary>
@@ -32,6 +38,12 @@ public sealed class NerBatchRequest
 
     /// <summary>Also return the tokens of every document. Default false.</summary>
     public bool IncludeTokens { get; init; }
+
+    /// <summary>
+    /// Store every document that was tagged (default true), all in one transaction; each result then carries its
+    /// <c>documentId</c>. A document whose text contains a NUL character gets its own 400 error instead.
+    /// </summary>
+    public bool Store { get; init; } = true;
 }
 
 /// <summary>One document of a batch.</summary>
@@ -69,8 +81,9 @@ public sealed record EntityResult(string Text, string Label, int Start, int End,
 /// <param name="Probability">The tag's probability under the model.</param>
 public sealed record TokenResult(string Text, int Start, int End, string Tag, float Probability);
 
-/// <summary>The entities of one text.</summary>
+/// <summary>The entities of one text, and the id of the stored document (absent with <c>"store": false</c>).</summary>
 public sealed record NerResponse(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Id,
     ModelReference Model,
     IReadOnlyList<EntityResult> Entities,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens);
@@ -78,9 +91,13 @@ public sealed record NerResponse(
 /// <summary>Results of a batch, in the order of the request's documents.</summary>
 public sealed record NerBatchResponse(ModelReference Model, IReadOnlyList<NerBatchResult> Results);
 
-/// <summary>The result for one document: its entities, or the error that kept it from being tagged.</summary>
+/// <summary>
+/// The result for one document: its entities and the id of its stored document (<c>documentId</c>; absent with
+/// <c>"store": false</c>), or the error that kept it from being tagged and stored.
+/// </summary>
 public sealed record NerBatchResult(
     string? Id,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DocumentId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<EntityResult>? Entities,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error);

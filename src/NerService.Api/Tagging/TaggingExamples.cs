@@ -8,7 +8,7 @@ internal static class TaggingExamples
 
     public static readonly NerRequest Request = new() { Text = Text, OffsetUnit = "utf16", IncludeTokens = false };
 
-    public static readonly NerResponse Response = new(ModelRef,
+    public static readonly NerResponse Response = new(1042, ModelRef,
     [
         new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f),
         new EntityResult("Paris", "LOC", 22, 27, 0.97f),
@@ -26,8 +26,8 @@ internal static class TaggingExamples
 
     public static readonly NerBatchResponse BatchResponse = new(ModelRef,
     [
-        new NerBatchResult("a", [new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f), new EntityResult("Paris", "LOC", 22, 27, 0.97f)], null, null),
-        new NerBatchResult("b", null, null, new Microsoft.AspNetCore.Mvc.ProblemDetails
+        new NerBatchResult("a", 1043, [new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f), new EntityResult("Paris", "LOC", 22, 27, 0.97f)], null, null),
+        new NerBatchResult("b", null, null, null, new Microsoft.AspNetCore.Mvc.ProblemDetails
         {
             Status = 400,
             Title = "The document is not valid.",

@@ -79,7 +79,8 @@ form.addEventListener("submit", async event => {
   try {
     const headers = { "Content-Type": "application/json" };
     if (apiKey) headers["X-Api-Key"] = apiKey;
-    const response = await fetch("ner", { method: "POST", headers, body: JSON.stringify({ text }) });
+    // The page is for looking: what is pasted here is not kept (and tagging works while the database is down).
+    const response = await fetch("ner", { method: "POST", headers, body: JSON.stringify({ text, store: false }) });
     const body = await response.json().catch(() => null);
     if (!response.ok) {
       if (response.status === 401) document.getElementById("api-key-box").open = true;

@@ -23,23 +23,29 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
         }
         var charWidth = config.UseCharacters ? Math.Max(config.CharKernelWidth, Math.Min(longestWord, config.MaxWordCharacters)) : 1;
 
+        var tokenCount = 0;
+        foreach (var sentence in sentences)
+            tokenCount += sentence.Count;
         var wordIds = new long[batchSize * time];
         var casingIds = new long[batchSize * time];
-        var charIds = config.UseCharacters ? new long[batchSize * time * charWidth] : new long[batchSize * time];
+        var positions = new long[tokenCount];
+        var charIds = new long[tokenCount * charWidth];
         var lengths = new long[batchSize];
+        var token = 0;
         for (var b = 0; b < batchSize; b++)
         {
             var sentence = sentences[b];
             lengths[b] = Math.Max(1, sentence.Count);
-            for (var t = 0; t < sentence.Count; t++)
+            for (var t = 0; t < sentence.Count; t++, token++)
             {
                 var word = sentence[t];
                 var position = b * time + t;
                 wordIds[position] = wordId(word);
                 casingIds[position] = Casing.Of(word);
+                positions[token] = position;
                 if (!config.UseCharacters)
                     continue;
-                var offset = position * charWidth;
+                var offset = token * charWidth;
                 var n = Math.Min(word.Length, charWidth);
                 for (var c = 0; c < n; c++)
                     charIds[offset + c] = characters.Lookup(word[c]);
@@ -48,9 +54,8 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
 
         return new TaggerBatch(
             tensor(wordIds, [batchSize, time], ScalarType.Int64).to(device),
-            config.UseCharacters
-                ? tensor(charIds, [batchSize, time, charWidth], ScalarType.Int64).to(device)
-                : tensor(charIds, [batchSize, time, 1], ScalarType.Int64).to(device),
+            tensor(charIds, [tokenCount, charWidth], ScalarType.Int64).to(device),
+            tensor(positions, [tokenCount], ScalarType.Int64).to(device),
             tensor(casingIds, [batchSize, time], ScalarType.Int64).to(device),
             tensor(lengths, [batchSize], ScalarType.Int64));
     }

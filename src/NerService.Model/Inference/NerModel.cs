@@ -143,6 +143,8 @@ public sealed class NerModel : IDisposable
         var order = Enumerable.Range(0, pieces.Count).OrderBy(p => pieces[p].Words.Count).ToArray();
         var pieceScores = new float[pieces.Count][];
         var k = TagSet.Count;
+        // Prediction never uses dropout, even when a trainer shares this network between its epochs.
+        bundle.Network.eval();
         using (no_grad())
         {
             for (var first = 0; first < order.Length; first += MaxBatchSentences)

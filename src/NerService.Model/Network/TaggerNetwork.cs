@@ -68,10 +68,13 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         var features = new List<Tensor> { word_embedding.call(batch.Words) };
         if (char_embedding is not null && char_cnn is not null)
         {
-            var (b, t, l) = (batch.Chars.shape[0], batch.Chars.shape[1], batch.Chars.shape[2]);
-            var chars = char_embedding.call(batch.Chars.view(b * t, l)).transpose(1, 2); // [b*t, dim, l]
-            var filters = char_cnn.call(chars).max(dim: 2).values;                       // [b*t, filters]
-            features.Add(filters.view(b, t, -1));
+            // Characters come for real tokens only ([tokens, characters]); their features are placed at those
+            // tokens' positions, so no convolution runs on padding.
+            var (b, t) = (batch.Words.shape[0], batch.Words.shape[1]);
+            var chars = char_embedding.call(batch.Chars).transpose(1, 2);         // [tokens, dim, characters]
+            var filters = char_cnn.call(chars).max(dim: 2).values;                 // [tokens, filters]
+            var placed = zeros(b * t, filters.shape[1], filters.dtype, filters.device).index_copy(0, batch.TokenPositions, filters);
+            features.Add(placed.view(b, t, -1));
         }
         if (casing_embedding is not null)
             features.Add(casing_embedding.call(batch.Casing));
@@ -109,15 +112,17 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
 }
 
 /// <summary>
-/// One batch of sentences as tensors: word ids [batch, time], character ids [batch, time, characters],
-/// casing ids [batch, time], and each sentence's length [batch] (int64, on the CPU as packing requires).
+/// One batch of sentences as tensors: word ids [batch, time]; character ids of the real tokens only
+/// [tokens, characters], with each token's flat position <c>b * time + t</c> in <see cref="TokenPositions"/>
+/// [tokens]; casing ids [batch, time]; and each sentence's length [batch] (int64, on the CPU as packing requires).
 /// </summary>
-public sealed record TaggerBatch(Tensor Words, Tensor Chars, Tensor Casing, Tensor Lengths) : IDisposable
+public sealed record TaggerBatch(Tensor Words, Tensor Chars, Tensor TokenPositions, Tensor Casing, Tensor Lengths) : IDisposable
 {
     public void Dispose()
     {
         Words.Dispose();
         Chars.Dispose();
+        TokenPositions.Dispose();
         Casing.Dispose();
         Lengths.Dispose();
     }

@@ -32,10 +32,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     public string PlotPath => Path.ChangeExtension(options.OutputPath, ".learning-curve.png");
     private string CheckpointPath => options.OutputPath + ".checkpoint";
     private string StatePath => options.OutputPath + ".checkpoint.json";
+    private string OptimizerPath => options.OutputPath + ".checkpoint.optimizer";
 
     public IReadOnlyList<EpochRecord> Run()
     {
         var started = Stopwatch.StartNew();
+        Directory.CreateDirectory(Path.GetDirectoryName(options.OutputPath)!);
         torch.manual_seed(options.Seed);
         torch.random.manual_seed(options.Seed);
         var random = new Random(options.Seed);
@@ -65,6 +67,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             network.WordEmbedding.weight!.requires_grad = false;
         var trained = network.parameters().Where(p => p.requires_grad).ToArray();
         var optimizer = optim.Adam(trained, options.LearningRate);
+        if (state is not null && File.Exists(OptimizerPath))
+            optimizer.load_state_dict(OptimizerPath);
         var evaluationModel = new NerModel(bundle, CPU);
         var epochsWithoutGain = history.Count - bestEpoch;
 
@@ -74,8 +78,9 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = learningRate;
 
-            // Re-seed per epoch so a resumed run shuffles exactly as an uninterrupted one would.
+            // Re-seed per epoch so that a resumed run shuffles and drops out exactly as an uninterrupted one would.
             var order = Batches(train, new Random(options.Seed * 1000 + epoch));
+            torch.random.manual_seed(options.Seed * 1000 + epoch);
             network.train();
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
@@ -141,15 +146,16 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             {
                 epochsWithoutGain++;
             }
+            // The checkpoint (weights, optimizer moments, history) stays after the run, so it can also be extended with more epochs.
             bundle.Save(CheckpointPath);
+            optimizer.save_state_dict(OptimizerPath);
             File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history), JsonLines));
-            LearningCurve.Write(PlotPath, history);
         }
+        if (history.Count > 0)
+            LearningCurve.Write(PlotPath, history);
 
         output.WriteLine($"best validation F1 {bestF1:P2} at epoch {bestEpoch}; bundle: {options.OutputPath}; {started.Elapsed:hh\\:mm\\:ss}");
         bundle.Dispose();
-        File.Delete(CheckpointPath);
-        File.Delete(StatePath);
         return history;
     }
 

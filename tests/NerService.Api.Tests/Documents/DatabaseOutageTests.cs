@@ -1,10 +1,14 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NerService.Api.Database;
 using NerService.Api.Documents;
+using NerService.Model.Bundles;
 using Npgsql;
 using Xunit.Abstractions;
+using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests.Documents;
 
@@ -86,7 +90,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         await Eventually(async () => (await app.Client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
     }
 
-    private static async Task<T> Eventually<T>(Func<Task<T>> action)
+    internal static async Task<T> Eventually<T>(Func<Task<T>> action)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -101,7 +105,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
         }
     }
 
-    private static async Task PostgresScript(string command)
+    internal static async Task PostgresScript(string command)
     {
         var script = Path.Combine(RepositoryRoot(), "scripts", "postgres.sh");
         var expected = new NpgsqlConnectionStringBuilder(TestDatabase.ServerConnectionString).Port;
@@ -123,5 +127,76 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
                 return directory.FullName;
         }
         throw new InvalidOperationException("The repository root (with NerService.sln) is not above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>POST /ner through an outage: tagging goes on, storing answers 503 and stores nothing, then recovers.</summary>
+[Collection(nameof(DatabaseOutage))]
+public sealed class StoringOutageTests : IAsyncLifetime
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("ner-outage-").FullName;
+    private TestDatabase database = null!;
+    private NerServiceFactory factory = null!;
+
+    public async Task InitializeAsync()
+    {
+        database = await TestDatabase.CreateAsync();
+        factory = new NerServiceFactory(TestBundle.Create(Path.Combine(directory, "test.bundle")), database.ConnectionString);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await factory.DisposeAsync();
+        await database.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task WhileTheDatabaseIsDownTaggingWorksAndStoringAnswers503ThenTheServiceRecovers()
+    {
+        using var client = factory.CreateClient();
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Stored before the outage in Lima." }));
+
+        await DatabaseOutageTests.PostgresScript("stop");
+        try
+        {
+            var tagged = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "John Smith in Lima.", store = false }));
+            Assert.False(tagged.TryGetProperty("id", out _));
+            await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner/batch", new { documents = new[] { new { id = "a", text = "John Smith in Lima." } }, store = false }));
+
+            foreach (var request in new Func<Task<HttpResponseMessage>>[]
+            {
+                () => client.PostAsJsonAsync("/ner", new { text = "John Smith in Lima." }),
+                () => client.PostAsJsonAsync("/ner", new { text = "John Smith in Lima.", store = true }),
+                () => client.PostAsJsonAsync("/ner/batch", new { documents = new[] { new { id = "a", text = "John Smith in Lima." } } }),
+            })
+            {
+                var response = await request();
+                var problem = await AssertProblemAsync(response, HttpStatusCode.ServiceUnavailable);
+                Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
+                Assert.Null(response.Headers.Location);
+                Assert.False(problem.TryGetProperty("id", out _));
+                Assert.Contains("nothing was stored", problem.GetProperty("detail").GetString());
+            }
+
+            var readiness = await client.GetAsync("/health/ready");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, readiness.StatusCode);
+            var checks = JsonDocument.Parse(await readiness.Content.ReadAsStringAsync()).RootElement.GetProperty("checks");
+            Assert.Equal("Unhealthy", checks.GetProperty("database").GetProperty("status").GetString());
+            Assert.Equal("Healthy", checks.GetProperty("model").GetProperty("status").GetString());
+        }
+        finally
+        {
+            await DatabaseOutageTests.PostgresScript("start");
+        }
+
+        // No restart of the service: broken pooled connections are replaced by themselves.
+        var stored = await DatabaseOutageTests.Eventually(async () =>
+            (await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Stored after the outage." }))).GetProperty("id").GetInt64());
+        await DatabaseOutageTests.Eventually(async () => (await client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
+        // The test's own pool also held connections the restart broke.
+        var after = await DatabaseOutageTests.Eventually(() => database.Store.GetAsync(stored));
+        Assert.Equal("Stored after the outage.", after!.Text);
+        Assert.Equal(2, await DatabaseOutageTests.Eventually(() => database.ScalarAsync("SELECT count(*) FROM documents")));
     }
 }

@@ -43,6 +43,17 @@ public sealed class DocumentWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DocumentsStoredTogetherShareOneRoundTripAndKeepTheirOrder()
+    {
+        var texts = Enumerable.Range(0, 40).Select(i => $"Together {i} in Oslo.").ToList();
+
+        var ids = await writer.StoreAllAsync(texts.Select(text => TestDatabase.Document(text, ("LOC", "Oslo"))).ToList());
+
+        Assert.Equal(texts, await Task.WhenAll(ids.Select(async id => (await database.Store.GetAsync(id))!.Text)));
+        Assert.Equal([40], batches);
+    }
+
+    [Fact]
     public async Task RetriesWithOneKeyThroughTheWriterGetOneDocument()
     {
         var ids = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>

@@ -2,10 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 using NerService.Api.Documents;
 
 namespace NerService.Api.Tests.Documents;
@@ -250,20 +246,5 @@ public sealed class DocumentsApiTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.OK, (await migrating.Client.GetAsync("/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await migrating.Client.GetAsync("/documents")).StatusCode);
-    }
-
-    [Fact]
-    public async Task TheServiceServesStoredDocuments()
-    {
-        var id = await Store("Through Program.cs.");
-        await using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
-        {
-            web.UseSetting("ConnectionStrings:Postgres", database.ConnectionString);
-            web.ConfigureTestServices(services => services.AddSingleton(new KnownEntityLabels(DocumentsTestApp.Labels)));
-        });
-        using var client = factory.CreateClient();
-
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/documents/{id}")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/entities")).StatusCode);
     }
 }

@@ -1,0 +1,70 @@
+using NerService.Model.Bundles;
+using NerService.Model.Inference;
+
+namespace NerService.Model.Tests.Inference;
+
+public sealed class NerModelTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("ner-model-").FullName;
+    private readonly NerModel model;
+
+    public NerModelTests()
+    {
+        model = NerModel.Load(TestBundle.Create(Path.Combine(directory, "test.bundle")));
+    }
+
+    public void Dispose()
+    {
+        model.Dispose();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public void AnOverlongSentenceIsTaggedInWindowsToItsLastToken()
+    {
+        var words = Enumerable.Range(0, 950).Select(i => i % 7 == 0 ? "London" : "the").ToArray();
+        var text = string.Join(' ', words);
+        var result = model.Tag([text], includeTokens: true)[0];
+        Assert.Equal(1, result.SentenceCount);
+        Assert.Equal(950, result.Tokens!.Count);
+        Assert.Equal(text.Length, result.Tokens[^1].End);
+    }
+
+    [Fact]
+    public void NarrowWindowsStillScoreEveryTokenOfASentence()
+    {
+        string[] sentence = ["John", "Smith", "flew", "to", "London", "."];
+        using var narrow = new NerModel(ModelBundle.Load(Path.Combine(directory, "test.bundle")), TorchSharp.torch.CPU)
+        {
+            MaxSentenceTokens = 4,
+            WindowOverlap = 2,
+        };
+        var windowed = narrow.PredictLogProbabilities([sentence])[0];
+        var whole = model.PredictLogProbabilities([sentence])[0];
+        Assert.Equal(whole.Length, windowed.Length);
+        // Every token is scored, and scores stay distributions; a token's score changes only through the context it lost.
+        for (var t = 0; t < sentence.Length; t++)
+            Assert.Equal(1.0, windowed.Skip(t * model.TagSet.Count).Take(model.TagSet.Count).Sum(v => Math.Exp(v)), 4);
+        Assert.NotEqual(whole, windowed);
+    }
+
+    [Fact]
+    public void EntityOffsetsSliceTheOriginalTextEvenAroundEmojiAndCrLf()
+    {
+        const string text = "👋🏽 John Smith\r\nvisited  London 🇬🇧.\r\n\r\nReuters";
+        var result = model.Tag([text], includeTokens: true)[0];
+        foreach (var token in result.Tokens!)
+            Assert.Equal(token.Text, text[token.Start..token.End]);
+        foreach (var entity in result.Entities)
+            Assert.Equal(entity.Text, text[entity.Start..entity.End]);
+    }
+
+    [Fact]
+    public void TaggingManySentencesInALoopKeepsNoTensorsAlive()
+    {
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 50; i++)
+            model.Tag(["John Smith flew to London.", "EU rejects German call to boycott British lamb."]);
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}

@@ -1,0 +1,113 @@
+using NerService.Model.Corpus;
+using NerService.Model.Inference;
+using NerService.Training.Training;
+
+namespace NerService.Training.Tests;
+
+public sealed class TrainingRunTests : IDisposable
+{
+    internal const string TinyCorpus = """
+        -DOCSTART- -X- -X- O
+
+        John NNP B-NP B-PER
+        Smith NNP I-NP I-PER
+        visited VBD B-VP O
+        Paris NNP B-NP B-LOC
+        . . O O
+
+        Reuters NNP B-NP B-ORG
+        reported VBD B-VP O
+        from IN B-PP O
+        Germany NNP B-NP B-LOC
+        . . O O
+
+        The DT B-NP O
+        European NNP I-NP B-ORG
+        Commission NNP I-NP I-ORG
+        met VBD B-VP O
+        German JJ B-NP B-MISC
+        farmers NNS I-NP O
+        . . O O
+
+        Mary NNP B-NP B-PER
+        lives VBZ B-VP O
+        in IN B-PP O
+        London NNP B-NP B-LOC
+        . . O O
+        """;
+
+    private readonly string directory = Directory.CreateTempSubdirectory("ner-train-").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public void ATinyRunOverfitsAFewSentencesToAPerfectScore()
+    {
+        var options = TinyOptions("overfit.bundle") with { Epochs = 40, Patience = 12, LearningRate = 0.01, HiddenSize = 32 };
+        var history = new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
+
+        Assert.Equal(1.0, history.Max(h => h.F1));
+        using var model = NerModel.Load(options.OutputPath);
+        var sentences = ConllReader.ReadFile(options.ValidationPath, model.TagSet.Scheme);
+        Assert.Equal(1.0, Evaluator.Evaluate(model, sentences, Decoding.Constrained).Metrics.F1);
+        Assert.True(File.Exists(Path.ChangeExtension(options.OutputPath, ".training.jsonl")));
+        Assert.True(new FileInfo(Path.ChangeExtension(options.OutputPath, ".learning-curve.png")).Length > 1000);
+        Assert.Equal(1.0, model.Info.ValidationMetrics["f1"]);
+        Assert.StartsWith("sha256:", model.Info.DataChecksums["tiny.conll"]);
+    }
+
+    [Fact]
+    public void ValidationDuringTrainingScoresTheNetworkWithoutDropout()
+    {
+        var options = TinyOptions("dropout.bundle") with { Dropout = 0.5, Epochs = 12, Patience = 12, HiddenSize = 32, LearningRate = 0.01 };
+        var history = new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
+
+        // The bundle holds the best epoch; scoring it afresh must give the F1 that training recorded for that epoch.
+        using var model = NerModel.Load(options.OutputPath);
+        var sentences = ConllReader.ReadFile(options.ValidationPath, model.TagSet.Scheme);
+        Assert.Equal(history.Max(h => h.F1), Evaluator.Evaluate(model, sentences, Decoding.Constrained).Metrics.F1, 10);
+    }
+
+    [Fact]
+    public void TheSameSeedTrainsTheSameModel()
+    {
+        var first = new Trainer(TinyOptions("a.bundle"), TextWriter.Null, TextWriter.Null).Run();
+        var second = new Trainer(TinyOptions("b.bundle"), TextWriter.Null, TextWriter.Null).Run();
+        Assert.Equal(first.Select(h => h.Loss), second.Select(h => h.Loss));
+        var third = new Trainer(TinyOptions("c.bundle") with { Seed = 99 }, TextWriter.Null, TextWriter.Null).Run();
+        Assert.NotEqual(first.Select(h => h.Loss), third.Select(h => h.Loss));
+    }
+
+    [Fact]
+    public void AResumedRunContinuesWhereTheInterruptedOneStopped()
+    {
+        var uninterrupted = new Trainer(TinyOptions("whole.bundle") with { Epochs = 4 }, TextWriter.Null, TextWriter.Null).Run();
+
+        var options = TinyOptions("resumed.bundle") with { Epochs = 2 };
+        new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
+        var resumed = new Trainer(options with { Epochs = 4, Resume = true }, TextWriter.Null, TextWriter.Null).Run();
+
+        Assert.Equal(4, resumed.Count);
+        Assert.Equal(uninterrupted.Select(h => h.Epoch), resumed.Select(h => h.Epoch));
+        Assert.Equal(uninterrupted.Select(h => h.Loss), resumed.Select(h => h.Loss));
+        Assert.Equal(4, File.ReadAllLines(Path.ChangeExtension(options.OutputPath, ".training.jsonl")).Length);
+    }
+
+    private TrainingOptions TinyOptions(string bundle)
+    {
+        var data = Path.Combine(directory, "tiny.conll");
+        File.WriteAllText(data, TinyCorpus);
+        return new TrainingOptions
+        {
+            TrainPath = data,
+            ValidationPath = data,
+            OutputPath = Path.Combine(directory, bundle),
+            HiddenSize = 16,
+            Dropout = 0,
+            BatchSize = 2,
+            LearningRate = 0.02,
+            Epochs = 3,
+            Patience = 10,
+        };
+    }
+}
