@@ -33,6 +33,16 @@ internal sealed record LoadResult(
 
     public double StoredPerSecond => Stored / Window.TotalSeconds;
 
+    /// <summary>Several measurements at the same client count as one: their windows and counts added up.</summary>
+    public static LoadResult Combine(IReadOnlyList<LoadResult> parts)
+    {
+        var latencies = parts.SelectMany(p => p.LatenciesMs).ToArray();
+        Array.Sort(latencies);
+        return new LoadResult(
+            parts[0].Clients, TimeSpan.FromTicks(parts.Sum(p => p.Window.Ticks)), parts.Sum(p => p.Requests), parts.Sum(p => p.Tokens),
+            parts.Sum(p => p.Stored), parts.Sum(p => p.Rejected), parts.Sum(p => p.Failed), latencies);
+    }
+
     /// <summary>Latency percentile in milliseconds (nearest rank over the sorted latencies).</summary>
     public double Percentile(double percent)
     {

@@ -16,12 +16,18 @@ internal static class StorageBenchmark
     {
         var options = new BenchmarkOptions();
         var command = new Command("storage", "Documents stored per second through POST /ner at 64 clients, against \"store\": false in the same run.");
+        var rounds = new Option<int>("--rounds")
+        {
+            Description = "Pairs of measurements, alternating which goes first (ABBA), so that a drift in the machine's speed falls on both.",
+            DefaultValueFactory = _ => 2,
+        };
         options.AddTo(command, withPostgres: true);
-        command.SetAction((parse, _) => options.TryRead(parse, out var settings) ? Run(settings) : Task.FromResult(2));
+        command.Options.Add(rounds);
+        command.SetAction((parse, _) => options.TryRead(parse, out var settings) ? Run(settings, Math.Max(1, parse.GetValue(rounds))) : Task.FromResult(2));
         return command;
     }
 
-    private static async Task<int> Run(BenchmarkSettings settings)
+    private static async Task<int> Run(BenchmarkSettings settings, int rounds)
     {
         if (settings.Postgres is null)
         {
@@ -40,14 +46,30 @@ internal static class StorageBenchmark
             + $"{Environment.ProcessorCount} cores; {Clients} clients; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(Clients + 1); // one more for reading the metrics
 
-        LoadResult notStored, stored;
+        var notStoredParts = new List<LoadResult>();
+        var storedParts = new List<LoadResult>();
         await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, environment, requireDatabase: true, settings.StartTimeout))
         {
-            (notStored, _) = await ServiceBenchmark.MeasureAsync(service, client, tagOnly, Clients, settings);
-            Print("\"store\": false", notStored, notStored.RequestsPerSecond, "documents tagged/s");
-            (stored, _) = await ServiceBenchmark.MeasureAsync(service, client, tagAndStore, Clients, settings);
-            Print("\"store\": true ", stored, stored.StoredPerSecond, "documents stored/s");
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var storing in round % 2 == 0 ? [false, true] : new[] { true, false })
+                {
+                    var (result, _) = await ServiceBenchmark.MeasureAsync(service, client, storing ? tagAndStore : tagOnly, Clients, settings);
+                    if (storing)
+                    {
+                        storedParts.Add(result);
+                        Print("\"store\": true ", result, result.StoredPerSecond, "documents stored/s");
+                    }
+                    else
+                    {
+                        notStoredParts.Add(result);
+                        Print("\"store\": false", result, result.RequestsPerSecond, "documents tagged/s");
+                    }
+                }
+            }
         }
+        var notStored = LoadResult.Combine(notStoredParts);
+        var stored = LoadResult.Combine(storedParts);
 
         var report = Report(settings, notStored, stored);
         Console.WriteLine();
@@ -72,7 +94,7 @@ internal static class StorageBenchmark
         var cost = 1 - stored.StoredPerSecond / notStored.RequestsPerSecond;
         var invariant = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(invariant, $"### POST /ner storing, single CoNLL sentences, {Clients} clients ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {settings.Duration.TotalSeconds:F0} s per measurement)");
+        text.AppendLine(invariant, $"### POST /ner storing, single CoNLL sentences, {Clients} clients ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, LibTorch threads {settings.TorchThreads?.ToString(invariant) ?? "default"}, {notStored.Window.TotalSeconds:F0} s measured per setting)");
         text.AppendLine();
         text.AppendLine("| store | documents/s | p50 ms | p99 ms |");
         text.AppendLine("|---|---:|---:|---:|");
