@@ -3,5 +3,7 @@ using NerService.Benchmarks;
 
 var root = new RootCommand("NerService benchmarks: each prints the figures the README and the issues quote.");
 root.Subcommands.Add(ModelBenchmark.Command());
+root.Subcommands.Add(ServiceBenchmark.Command());
+root.Subcommands.Add(StorageBenchmark.Command());
 root.Subcommands.Add(CudaCheck.Command());
-return root.Parse(args).Invoke();
+return await root.Parse(args).InvokeAsync();

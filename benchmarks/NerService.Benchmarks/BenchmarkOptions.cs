@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace NerService.Benchmarks;
+
+/// <summary>What the service benchmarks run against and for how long.</summary>
+internal sealed record BenchmarkSettings(
+    string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads)
+{
+    public TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The service's configuration as environment variables. Without a database, an address nothing listens on:
+    /// the service requires a connection string at start, and tagging with <c>"store": false</c> never uses it.
+    /// </summary>
+    public Dictionary<string, string> ServiceEnvironment(int? maxBatchSentences)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["Ner__BundlePath"] = Path.GetFullPath(BundlePath),
+            ["ConnectionStrings__Postgres"] = Postgres ?? "Host=127.0.0.1;Port=1;Username=none;Database=none;Timeout=1",
+        };
+        if (maxBatchSentences is { } sentences)
+            environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
+        // LibTorch reads its intra-op thread count from these when it starts; the service has no setting of its own.
+        if (TorchThreads is { } threads)
+        {
+            environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+            environment["MKL_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        }
+        return environment;
+    }
+}
+
+/// <summary>The options of the <c>service</c> and <c>storage</c> commands.</summary>
+internal sealed class BenchmarkOptions
+{
+    public const string PostgresVariable = "NERSERVICE_BENCH_POSTGRES";
+
+    private readonly Option<string> api = new("--api")
+    {
+        Description = "The built service, NerService.Api.dll (default: src/NerService.Api/bin/<this configuration>/net10.0, which building this project builds).",
+    };
+
+    private readonly Option<string> bundle = new("--bundle") { Description = "Model bundle the service loads.", DefaultValueFactory = _ => "models/ner-default.bundle" };
+    private readonly Option<string> data = new("--data") { Description = "CoNLL file whose sentences are posted one per request.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
+    private readonly Option<double> seconds = new("--seconds") { Description = "Time per measurement.", DefaultValueFactory = _ => 10 };
+    private readonly Option<double> warmUp = new("--warm-up") { Description = "Load before each measurement that is not counted, in seconds.", DefaultValueFactory = _ => 3 };
+    private readonly Option<int?> torchThreads = new("--torch-threads")
+    {
+        Description = "LibTorch CPU threads of the service (OMP_NUM_THREADS) and of the in-process model (default: LibTorch's, one per core).",
+    };
+
+    private readonly Option<string> output = new("--output") { Description = "Also write the result table (Markdown) to this file." };
+    private readonly Option<string> postgres = new("--postgres")
+    {
+        Description = $"Npgsql connection string of the PostgreSQL the service stores into (or environment {PostgresVariable}); "
+            + "scripts/postgres.sh start starts a local one and scripts/postgres.sh url prints its string.",
+    };
+
+    public void AddTo(Command command, bool withPostgres = false)
+    {
+        command.Options.Add(api);
+        command.Options.Add(bundle);
+        command.Options.Add(data);
+        command.Options.Add(seconds);
+        command.Options.Add(warmUp);
+        command.Options.Add(output);
+        command.Options.Add(torchThreads);
+        if (withPostgres)
+            command.Options.Add(postgres);
+    }
+
+    /// <summary>The settings, or false after saying on standard error what is missing.</summary>
+    public bool TryRead(ParseResult parse, [NotNullWhen(true)] out BenchmarkSettings? settings)
+    {
+        settings = null;
+        var apiDll = parse.GetValue(api) ?? DefaultApiDll();
+        var bundlePath = parse.GetValue(bundle)!;
+        var dataPath = parse.GetValue(data)!;
+        var connectionString = parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable(PostgresVariable);
+        string? missing = null;
+        if (!File.Exists(apiDll))
+            missing = $"No service at '{apiDll}': build it (dotnet build src/NerService.Api -c Release) or pass --api.";
+        else if (!File.Exists(bundlePath) && !Directory.Exists(bundlePath))
+            missing = $"No model bundle at '{bundlePath}': pass --bundle.";
+        else if (!File.Exists(dataPath))
+            missing = $"No CoNLL file at '{dataPath}': pass --data.";
+        if (missing is not null)
+        {
+            Console.Error.WriteLine(missing);
+            return false;
+        }
+        settings = new BenchmarkSettings(
+            apiDll, bundlePath, dataPath, string.IsNullOrWhiteSpace(connectionString) ? null : connectionString,
+            TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(output),
+            parse.GetValue(torchThreads));
+        return true;
+    }
+
+    /// <summary>The API built beside this program: same repository, same configuration.</summary>
+    private static string DefaultApiDll()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "NerService.sln")))
+            directory = directory.Parent;
+#if DEBUG
+        const string configuration = "Debug";
+#else
+        const string configuration = "Release";
+#endif
+        var root = directory?.FullName ?? Directory.GetCurrentDirectory();
+        return Path.Combine(root, "src", "NerService.Api", "bin", configuration, "net10.0", "NerService.Api.dll");
+    }
+}

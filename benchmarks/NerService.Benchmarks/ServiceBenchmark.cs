@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using NerService.Model.Inference;
+
+namespace NerService.Benchmarks;
+
+/// <summary>
+/// The service under load, in one run: the built API started as a child process on a loopback port, a closed-loop
+/// load generator of single CoNLL sentences in this process. Measures (a) dynamic batching against (b) batch size 1
+/// at 64 clients, (c) latency and tokens/s at 1, 16 and 64 clients, and (d) the model's raw tokens/s in this process
+/// at the batch size the service formed, after the service has stopped so the two never share the CPU.
+/// </summary>
+internal static class ServiceBenchmark
+{
+    private static readonly int[] ClientCounts = [1, 16, 64];
+    private const int CompareClients = 64;
+
+    public static Command Command()
+    {
+        var options = new BenchmarkOptions();
+        var command = new Command("service", "POST /ner throughput and latency: dynamic batching vs batch size 1, 1/16/64 clients, against the raw model.");
+        options.AddTo(command);
+        command.SetAction((parse, _) => options.TryRead(parse, out var settings) ? Run(settings) : Task.FromResult(2));
+        return command;
+    }
+
+    private static async Task<int> Run(BenchmarkSettings settings)
+    {
+        if (settings.TorchThreads is { } threads)
+            TorchSharp.torch.set_num_threads(threads);
+        var sentences = SentenceRequest.ReadConll(settings.DataPath, store: false);
+        Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} sentences from {settings.DataPath}; "
+            + $"{Environment.ProcessorCount} cores; LibTorch threads {settings.TorchThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
+        using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics
+
+        var dynamic = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
+        await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: null), requireDatabase: false, settings.StartTimeout))
+        {
+            foreach (var clients in ClientCounts)
+            {
+                var (result, figures) = await MeasureAsync(service, client, sentences, clients, settings);
+                dynamic[clients] = (result, figures);
+                Print($"dynamic batching, {clients,2} clients", result, figures);
+            }
+        }
+
+        LoadResult single;
+        await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: 1), requireDatabase: false, settings.StartTimeout))
+        {
+            (single, var figures) = await MeasureAsync(service, client, sentences, CompareClients, settings);
+            Print($"batch size 1,      {CompareClients,2} clients", single, figures);
+        }
+
+        // The service is gone: the model now has the CPU to itself, as the service's model had.
+        var batches = dynamic[CompareClients].Batches;
+        var typicalBatch = Math.Max(1, (int)Math.Round(batches.SentencesPerBatch));
+        using var model = NerModel.Load(settings.BundlePath);
+        var texts = sentences.Select(s => s.Text).ToArray();
+        var raw = new SortedDictionary<int, double>();
+        foreach (var batchSize in new[] { typicalBatch, 64 }.Distinct())
+        {
+            raw[batchSize] = RawTokensPerSecond(model, texts, batchSize, settings.Duration);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}: {raw[batchSize],10:N0} tokens/s (in process)"));
+        }
+
+        var report = Report(settings, dynamic, single, typicalBatch, raw);
+        Console.WriteLine();
+        Console.WriteLine(report);
+        if (settings.OutputPath is { } output)
+        {
+            await File.WriteAllTextAsync(output, report);
+            Console.WriteLine($"written to {output}");
+        }
+        return 0;
+    }
+
+    /// <summary>One measurement, with the service's batch figures read from its metrics over the measured window only.</summary>
+    internal static async Task<(LoadResult Result, BatchFigures Batches)> MeasureAsync(
+        ServiceProcess service, HttpClient client, SentenceRequest[] sentences, int clients, BenchmarkSettings settings)
+    {
+        var before = Task.Delay(settings.WarmUp).ContinueWith(_ => service.ReadMetricsAsync(client)).Unwrap();
+        var result = await LoadGenerator.RunAsync(client, service.Address, sentences, clients, settings.WarmUp, settings.Duration);
+        var after = await service.ReadMetricsAsync(client);
+        return (result, BatchFigures.Between(await before, after));
+    }
+
+    private static void Print(string label, LoadResult result, BatchFigures batches)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{label}: {result.RequestsPerSecond,8:N0} req/s {result.TokensPerSecond,9:N0} tokens/s  p50 {result.Percentile(50),7:F1} ms  p99 {result.Percentile(99),7:F1} ms  "
+            + $"{batches.SentencesPerBatch,5:F1} sentences/batch, model busy {batches.ModelBusy:P0}{Problems(result)}"));
+    }
+
+    private static string Problems(LoadResult result) =>
+        result.Rejected + result.Failed == 0 ? "" : $"  ({result.Rejected} rejected with 503, {result.Failed} failed)";
+
+    private static double RawTokensPerSecond(NerModel model, string[] texts, int batchSize, TimeSpan duration)
+    {
+        Tag(model, texts, batchSize, TimeSpan.FromSeconds(1)); // warm-up
+        var (tokens, elapsed) = Tag(model, texts, batchSize, duration);
+        return tokens / elapsed.TotalSeconds;
+    }
+
+    private static (long Tokens, TimeSpan Elapsed) Tag(NerModel model, string[] texts, int batchSize, TimeSpan duration)
+    {
+        long tokens = 0;
+        var next = 0;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < duration)
+        {
+            var batch = new string[batchSize];
+            for (var i = 0; i < batchSize; i++)
+                batch[i] = texts[next++ % texts.Length];
+            foreach (var result in model.Tag(batch))
+                tokens += result.TokenCount;
+        }
+        return (tokens, clock.Elapsed);
+    }
+
+    private static string Report(
+        BenchmarkSettings settings, Dictionary<int, (LoadResult Load, BatchFigures Batches)> dynamic, LoadResult single,
+        int typicalBatch, SortedDictionary<int, double> raw)
+    {
+        var (busy, batches) = dynamic[CompareClients];
+        var speedup = busy.TokensPerSecond / single.TokensPerSecond;
+        var ofRaw = busy.TokensPerSecond / raw[typicalBatch];
+        var ofRaw64 = busy.TokensPerSecond / raw[64];
+        var text = new StringBuilder();
+        var invariant = CultureInfo.InvariantCulture;
+        text.AppendLine(invariant, $"### POST /ner, single CoNLL sentences ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, LibTorch threads {settings.TorchThreads?.ToString(invariant) ?? "default"}, {settings.Duration.TotalSeconds:F0} s per measurement)");
+        text.AppendLine();
+        text.AppendLine("| batching | clients | requests/s | tokens/s | p50 ms | p99 ms | sentences/batch |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var (clients, (result, figures)) in dynamic.OrderBy(d => d.Key))
+            text.AppendLine(invariant, $"| dynamic | {clients} | {result.RequestsPerSecond:N0} | {result.TokensPerSecond:N0} | {result.Percentile(50):F1} | {result.Percentile(99):F1} | {figures.SentencesPerBatch:F1} |");
+        text.AppendLine(invariant, $"| batch size 1 | {CompareClients} | {single.RequestsPerSecond:N0} | {single.TokensPerSecond:N0} | {single.Percentile(50):F1} | {single.Percentile(99):F1} | 1 |");
+        text.AppendLine();
+        text.AppendLine(invariant, $"- dynamic batching / batch size 1 at {CompareClients} clients: **{speedup:F1}x** tokens/s (goal ≥ 5x: {Verdict(speedup >= 5)})");
+        text.AppendLine(invariant, $"- service batches at {CompareClients} clients: {batches.SentencesPerBatch:F1} sentences and {batches.TokensPerBatch:F0} tokens on average; model busy {batches.ModelBusy:P0} of the time");
+        text.AppendLine(invariant, $"- raw model in process, batch {typicalBatch} (the service's mean batch): {raw[typicalBatch]:N0} tokens/s; service/raw = **{ofRaw:F2}** (goal ≥ 0.5: {Verdict(ofRaw >= 0.5)})");
+        if (typicalBatch != 64)
+            text.AppendLine(invariant, $"- raw model in process, batch 64: {raw[64]:N0} tokens/s; service/raw = {ofRaw64:F2}");
+        var problems = dynamic.Values.Select(d => d.Load).Append(single).Sum(r => r.Rejected + r.Failed);
+        if (problems > 0)
+            text.AppendLine(invariant, $"- {problems} requests were rejected or failed during the measurements (not counted in the throughput)");
+        return text.ToString();
+    }
+
+    internal static string Verdict(bool met) => met ? "met" : "NOT met";
+}
+
+/// <summary>Batch figures from the service's Prometheus histograms, as the difference of two scrapes.</summary>
+internal sealed record BatchFigures(double Batches, double Sentences, double Tokens, double InferenceSeconds, TimeSpan Window)
+{
+    public double SentencesPerBatch => Batches == 0 ? 0 : Sentences / Batches;
+
+    public double TokensPerBatch => Batches == 0 ? 0 : Tokens / Batches;
+
+    /// <summary>The share of the window the inference thread spent in forward passes.</summary>
+    public double ModelBusy => InferenceSeconds / Window.TotalSeconds;
+
+    public static BatchFigures Between(TimedMetrics before, TimedMetrics after)
+    {
+        double Delta(string name) => after.Values.GetValueOrDefault(name) - before.Values.GetValueOrDefault(name);
+        return new BatchFigures(
+            Delta("ner_batch_sentences_count"), Delta("ner_batch_sentences_sum"), Delta("ner_batch_tokens_sum"),
+            Delta("ner_inference_seconds_sum"), Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp));
+    }
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace NerService.Benchmarks;
+
+/// <summary>
+/// The real service (the built <c>NerService.Api.dll</c>) as a child process listening on a free loopback port,
+/// configured through environment variables, so that the load generator and the server are separate processes
+/// as in production. Its output is kept (the last lines) to explain a failed start.
+/// </summary>
+internal sealed class ServiceProcess : IAsyncDisposable
+{
+    private const int KeptOutputLines = 60;
+    private readonly Process process;
+    private readonly Queue<string> output = new();
+
+    private ServiceProcess(Process process, Uri address)
+    {
+        this.process = process;
+        Address = address;
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>
+    /// Starts the service and returns once <c>/health/ready</c> reports the model loaded (and the database
+    /// reachable and migrated when <paramref name="requireDatabase"/>).
+    /// </summary>
+    public static async Task<ServiceProcess> StartAsync(
+        string apiDll, IReadOnlyDictionary<string, string> settings, bool requireDatabase, TimeSpan timeout)
+    {
+        var address = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
+        var start = DotnetStartInfo(apiDll, "--urls", address.ToString().TrimEnd('/'));
+        foreach (var (name, value) in settings)
+            start.Environment[name] = value;
+        var service = new ServiceProcess(new Process { StartInfo = start }, address);
+        service.process.OutputDataReceived += (_, line) => service.Keep(line.Data);
+        service.process.ErrorDataReceived += (_, line) => service.Keep(line.Data);
+        service.process.Start();
+        service.process.BeginOutputReadLine();
+        service.process.BeginErrorReadLine();
+        try
+        {
+            await service.WaitUntilReadyAsync(requireDatabase, timeout);
+        }
+        catch
+        {
+            await service.DisposeAsync();
+            throw;
+        }
+        return service;
+    }
+
+    /// <summary>Runs <c>NerService.Api.dll</c> with other arguments (the <c>migrate</c> command) and waits for it.</summary>
+    public static async Task RunCommandAsync(string apiDll, IReadOnlyDictionary<string, string> settings, params string[] arguments)
+    {
+        var start = DotnetStartInfo(apiDll, arguments);
+        foreach (var (name, value) in settings)
+            start.Environment[name] = value;
+        using var command = Process.Start(start)!;
+        var standardOutput = command.StandardOutput.ReadToEndAsync();
+        var standardError = command.StandardError.ReadToEndAsync();
+        await command.WaitForExitAsync();
+        if (command.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"'{string.Join(' ', arguments)}' failed with exit code {command.ExitCode}:\n{await standardOutput}{await standardError}");
+        }
+    }
+
+    /// <summary>The service's Prometheus counters and histogram sums (lines without labels), and when they were read.</summary>
+    public async Task<TimedMetrics> ReadMetricsAsync(HttpClient client)
+    {
+        var text = await client.GetStringAsync(new Uri(Address, "/metrics"));
+        var timestamp = Stopwatch.GetTimestamp();
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith('#') || line.Contains('{'))
+                continue;
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                values[parts[0]] = value;
+        }
+        return new TimedMetrics(values, timestamp);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            // SIGTERM would drain the queue first; nothing is waiting by now, so a kill costs nothing and cannot hang.
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+
+    private async Task WaitUntilReadyAsync(bool requireDatabase, TimeSpan timeout)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var ready = new Uri(Address, "/health/ready");
+        var clock = Stopwatch.StartNew();
+        var lastAnswer = "no answer";
+        while (clock.Elapsed < timeout)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"The service exited with code {process.ExitCode} before it was ready:\n{KeptOutput()}");
+            try
+            {
+                using var response = await client.GetAsync(ready);
+                lastAnswer = await response.Content.ReadAsStringAsync();
+                if (IsReady(lastAnswer, requireDatabase))
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"The service was not ready after {timeout.TotalSeconds:F0} s (last /health/ready: {lastAnswer}):\n{KeptOutput()}");
+    }
+
+    /// <summary>
+    /// Without a database only the model check counts: <c>POST /ner</c> with <c>"store": false</c> needs no database,
+    /// so the tagging benchmark runs without PostgreSQL while readiness as a whole reports it missing.
+    /// </summary>
+    private static bool IsReady(string health, bool requireDatabase)
+    {
+        using var document = JsonDocument.Parse(health);
+        var root = document.RootElement;
+        if (requireDatabase)
+            return root.GetProperty("status").GetString() == "Healthy";
+        return root.TryGetProperty("checks", out var checks)
+            && checks.TryGetProperty("model", out var model)
+            && model.GetProperty("status").GetString() == "Healthy";
+    }
+
+    private static ProcessStartInfo DotnetStartInfo(string apiDll, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            // The content root is the working directory: appsettings.json is read from beside the dll.
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(apiDll))!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.GetFullPath(apiDll));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        // Request logs would cost the server time the benchmark is measuring.
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        return start;
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+            return;
+        lock (output)
+        {
+            output.Enqueue(line);
+            while (output.Count > KeptOutputLines)
+                output.Dequeue();
+        }
+    }
+
+    private string KeptOutput()
+    {
+        lock (output)
+            return string.Join('\n', output);
+    }
+}
+
+/// <summary>A scrape of the service's metrics and its <see cref="Stopwatch"/> timestamp.</summary>
+internal sealed record TimedMetrics(IReadOnlyDictionary<string, double> Values, long Timestamp);
