@@ -23,12 +23,8 @@ internal sealed record BenchmarkSettings(
         };
         if (maxBatchSentences is { } sentences)
             environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
-        // LibTorch reads its intra-op thread count from these when it starts; the service has no setting of its own.
         if (TorchThreads is { } threads)
-        {
-            environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-            environment["MKL_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-        }
+            environment["Ner__TorchThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         return environment;
     }
 }

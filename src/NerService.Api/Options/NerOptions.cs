@@ -19,6 +19,13 @@ public sealed class NerOptions
     /// <summary>A folder holding the LibTorch native libraries, when they are not next to the application.</summary>
     public string? LibTorchDirectory { get; set; }
 
+    /// <summary>
+    /// CPU threads libtorch uses inside one forward pass; 0 (the default) keeps libtorch's own choice (one per core).
+    /// On a small machine that also runs the web server, fewer threads than cores can serve more: libtorch's
+    /// threads spin while they wait, and lose their core to Kestrel (docs/benchmarks.md has the measurement).
+    /// </summary>
+    public int TorchThreads { get; set; }
+
     /// <summary>How concurrent requests are gathered into batches for the model.</summary>
     public BatchingSettings Batching { get; set; } = new();
 

@@ -24,6 +24,8 @@ internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValid
                 failures.Add($"{section}:BundlePath: no model bundle at '{bundle}'.");
         }
 
+        if (options.TorchThreads < 0)
+            failures.Add($"{section}:TorchThreads must be 0 (libtorch's default) or a positive number of threads (was {options.TorchThreads}).");
         if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
             failures.Add($"{section}:Device must be one of {string.Join(", ", Devices)} (was '{options.Device}').");
 

@@ -18,6 +18,8 @@ internal static class TaggerSetup
             var logger = provider.GetRequiredService<ILogger<NerModel>>();
             var bundle = options.ResolveBundlePath(environment.ContentRootPath);
             var started = Stopwatch.GetTimestamp();
+            if (options.TorchThreads > 0)
+                TorchRuntime.SetThreads(options.TorchThreads);
             NerModel model;
             try
             {

@@ -41,6 +41,13 @@ public static class TorchRuntime
         throw new ArgumentException($"Unknown device '{device}': use cpu, cuda, cuda:N or auto.", nameof(device));
     }
 
+    /// <summary>Sets how many CPU threads libtorch uses within one operation, for the whole process.</summary>
+    public static void SetThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        set_num_threads(threads);
+    }
+
     private static void LoadLibTorchFrom(string directory)
     {
         lock (Gate)
