@@ -69,6 +69,18 @@ public sealed class TrainingRunTests : IDisposable
     }
 
     [Fact]
+    public void ASecondStageStartsFromTheGivenBundlesWeights()
+    {
+        var first = TinyOptions("stage1.bundle") with { Epochs = 40, Patience = 12, LearningRate = 0.01, HiddenSize = 32 };
+        Assert.Equal(1.0, new Trainer(first, TextWriter.Null, TextWriter.Null).Run().Max(h => h.F1));
+
+        var second = TinyOptions("stage2.bundle") with { InitFrom = first.OutputPath, FineTuneEmbeddings = true, Epochs = 1, LearningRate = 1e-6 };
+        var history = new Trainer(second, TextWriter.Null, TextWriter.Null).Run();
+
+        Assert.Equal(1.0, history[0].F1); // a fresh network scores 0 after one epoch on this data
+    }
+
+    [Fact]
     public void TheSameSeedTrainsTheSameModel()
     {
         var first = new Trainer(TinyOptions("a.bundle"), TextWriter.Null, TextWriter.Null).Run();

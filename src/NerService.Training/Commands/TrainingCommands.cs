@@ -39,6 +39,7 @@ public static class TrainingCommands
         var dropout = new Option<double?>("--dropout") { Description = $"Dropout (default {defaults.Dropout})." };
         var noChars = new Option<bool>("--no-chars") { Description = "Leave out the character CNN." };
         var noCasing = new Option<bool>("--no-casing") { Description = "Leave out the casing embedding." };
+        var initFrom = new Option<FileInfo?>("--init-from") { Description = "Start from this bundle's vocabulary and weights (a second training stage)." };
         var fineTune = new Option<bool>("--fine-tune-embeddings") { Description = "Update the pretrained word vectors during training." };
         var epochs = new Option<int?>("--epochs") { Description = $"Most epochs (default {defaults.Epochs})." };
         var patience = new Option<int?>("--patience") { Description = $"Epochs without gain before stopping (default {defaults.Patience})." };
@@ -52,7 +53,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, fineTune, epochs, patience, batch, rate, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -77,6 +78,7 @@ public static class TrainingCommands
                 Dropout = parse.GetValue(dropout) ?? options.Dropout,
                 UseCharacters = !parse.GetValue(noChars) && options.UseCharacters,
                 UseCasing = !parse.GetValue(noCasing) && options.UseCasing,
+                InitFrom = parse.GetValue(initFrom)?.FullName ?? options.InitFrom,
                 FineTuneEmbeddings = parse.GetValue(fineTune) || options.FineTuneEmbeddings,
                 Epochs = parse.GetValue(epochs) ?? options.Epochs,
                 Patience = parse.GetValue(patience) ?? options.Patience,

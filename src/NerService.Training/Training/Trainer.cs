@@ -49,7 +49,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var state = options.Resume && File.Exists(StatePath) && File.Exists(CheckpointPath)
             ? JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(StatePath), JsonLines)
             : null;
-        var bundle = state is not null ? ModelBundle.Load(CheckpointPath) : CreateBundle(train);
+        var bundle = state is not null ? ModelBundle.Load(CheckpointPath)
+            : options.InitFrom is not null ? ModelBundle.Load(options.InitFrom)
+            : CreateBundle(train);
+        if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
+            throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
         var network = bundle.Network;
         var tags = bundle.TagSet;
         var history = state?.History.ToList() ?? [];
@@ -63,7 +67,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
 
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
         var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
-        if (options.EmbeddingsPath is not null && !options.FineTuneEmbeddings)
+        if ((options.EmbeddingsPath is not null || options.InitFrom is not null) && !options.FineTuneEmbeddings)
             network.WordEmbedding.weight!.requires_grad = false;
         var trained = network.parameters().Where(p => p.requires_grad).ToArray();
         var optimizer = optim.Adam(trained, options.LearningRate);

@@ -14,6 +14,12 @@ public sealed record TrainingOptions
     /// <summary>The vector cache from <c>scripts/fetch-embeddings.sh</c>; null trains word embeddings from scratch.</summary>
     public string? EmbeddingsPath { get; init; }
 
+    /// <summary>
+    /// Start from this bundle's vocabulary and weights instead of a fresh network (architecture options are then
+    /// the bundle's): a second stage, for example fine-tuning the word vectors at a lower learning rate.
+    /// </summary>
+    public string? InitFrom { get; init; }
+
     /// <summary>The scheme of the data files when known; detected otherwise.</summary>
     public TaggingScheme? InputScheme { get; init; }
 
@@ -76,6 +82,7 @@ public sealed record TrainingOptions
         ["useCharacters"] = UseCharacters.ToString(),
         ["useCasing"] = UseCasing.ToString(),
         ["pretrained"] = EmbeddingsPath is null ? "none" : "glove-6b-100d",
+        ["initFrom"] = InitFrom is null ? "none" : Path.GetFileName(InitFrom),
         ["pretrainedWords"] = PretrainedWords.ToString(),
         ["fineTuneEmbeddings"] = FineTuneEmbeddings.ToString(),
         ["epochs"] = Epochs.ToString(),
