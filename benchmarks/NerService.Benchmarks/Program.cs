@@ -6,4 +6,5 @@ root.Subcommands.Add(ModelBenchmark.Command());
 root.Subcommands.Add(ServiceBenchmark.Command());
 root.Subcommands.Add(StorageBenchmark.Command());
 root.Subcommands.Add(CudaCheck.Command());
+root.Subcommands.Add(TextFidelity.Command());
 return await root.Parse(args).InvokeAsync();
