@@ -2,7 +2,7 @@
 # Trains the default model (models/ner-default.bundle) from CoNLL-2003 train.txt, early-stopped on valid.txt.
 #   scripts/train-default.sh [OUTPUT_DIR]      (default runs/default; about an hour on 2 cores)
 # Stage 1: BiLSTM + char CNN + casing over frozen GloVe vectors, Adam 0.0015, batches of 16, up to 40 epochs,
-# patience 6. Stage 2: from stage 1's best epoch, the word vectors are fine-tuned too, Adam 0.0003, up to 8 epochs,
+# patience 6. Stage 2: from stage 1's best epoch, the word vectors are fine-tuned too, Adam 0.0003, up to 14 epochs,
 # patience 3. Each stage keeps its best validation epoch; logs (JSON lines), learning curves (PNG) and
 # checkpoints go beside the bundles. Copy the better bundle to models/ner-default.bundle.
 set -euo pipefail
@@ -16,5 +16,5 @@ cli="dotnet $out/bin/NerService.Training.dll"
 $cli train --train "$data/train.txt" --valid "$data/valid.txt" --embeddings "$embeddings" \
   --output "$out/stage1/ner-default.bundle" --epochs 40 --patience 6 --learning-rate 0.0015 --threads 1 --resume
 $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out/stage1/ner-default.bundle" \
-  --fine-tune-embeddings --output "$out/stage2/ner-default.bundle" --epochs 8 --patience 3 --learning-rate 0.0003 --threads 1 --resume
+  --fine-tune-embeddings --output "$out/stage2/ner-default.bundle" --epochs 14 --patience 3 --learning-rate 0.0003 --threads 1 --resume
 $cli evaluate --model "$out/stage2/ner-default.bundle" --data "$data/valid.txt"
