@@ -29,7 +29,9 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
         var wordIds = new long[batchSize * time];
         var casingIds = new long[batchSize * time];
         var positions = new long[tokenCount];
-        var charIds = new long[tokenCount * charWidth];
+        var charWords = new long[tokenCount];
+        var distinct = new Dictionary<string, int>(StringComparer.Ordinal);
+        var charIds = new List<long>(tokenCount * charWidth);
         var lengths = new long[batchSize];
         var token = 0;
         for (var b = 0; b < batchSize; b++)
@@ -43,18 +45,27 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
                 wordIds[position] = wordId(word);
                 casingIds[position] = Casing.Of(word);
                 positions[token] = position;
-                if (!config.UseCharacters)
-                    continue;
-                var offset = token * charWidth;
-                var n = Math.Min(word.Length, charWidth);
-                for (var c = 0; c < n; c++)
-                    charIds[offset + c] = characters.Lookup(word[c]);
+                if (!distinct.TryGetValue(word, out var row))
+                {
+                    row = distinct.Count;
+                    distinct.Add(word, row);
+                    if (config.UseCharacters)
+                    {
+                        var n = Math.Min(word.Length, charWidth);
+                        for (var c = 0; c < charWidth; c++)
+                            charIds.Add(c < n ? characters.Lookup(word[c]) : CharVocabulary.PaddingId);
+                    }
+                }
+                charWords[token] = row;
             }
         }
+        if (!config.UseCharacters)
+            charIds.AddRange(new long[distinct.Count * charWidth]);
 
         return new TaggerBatch(
             tensor(wordIds, [batchSize, time], ScalarType.Int64).to(device),
-            tensor(charIds, [tokenCount, charWidth], ScalarType.Int64).to(device),
+            tensor(charIds.ToArray(), [distinct.Count, charWidth], ScalarType.Int64).to(device),
+            tensor(charWords, [tokenCount], ScalarType.Int64).to(device),
             tensor(positions, [tokenCount], ScalarType.Int64).to(device),
             tensor(casingIds, [batchSize, time], ScalarType.Int64).to(device),
             tensor(lengths, [batchSize], ScalarType.Int64));

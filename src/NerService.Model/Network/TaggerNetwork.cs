@@ -68,11 +68,12 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         var features = new List<Tensor> { word_embedding.call(batch.Words) };
         if (char_embedding is not null && char_cnn is not null)
         {
-            // Characters come for real tokens only ([tokens, characters]); their features are placed at those
-            // tokens' positions, so no convolution runs on padding.
+            // Characters come once per distinct word of the batch ([words, characters]): no convolution runs on
+            // padding or twice on the same word. Each real token takes its word's features at its position.
             var (b, t) = (batch.Words.shape[0], batch.Words.shape[1]);
-            var chars = char_embedding.call(batch.Chars).transpose(1, 2);         // [tokens, dim, characters]
-            var filters = char_cnn.call(chars).max(dim: 2).values;                 // [tokens, filters]
+            var chars = char_embedding.call(batch.Chars).transpose(1, 2);         // [words, dim, characters]
+            var filters = char_cnn.call(chars).max(dim: 2).values                  // [words, filters]
+                .index_select(0, batch.CharWords);                                 // [tokens, filters]
             var placed = zeros(b * t, filters.shape[1], filters.dtype, filters.device).index_copy(0, batch.TokenPositions, filters);
             features.Add(placed.view(b, t, -1));
         }
@@ -112,16 +113,18 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
 }
 
 /// <summary>
-/// One batch of sentences as tensors: word ids [batch, time]; character ids of the real tokens only
-/// [tokens, characters], with each token's flat position <c>b * time + t</c> in <see cref="TokenPositions"/>
-/// [tokens]; casing ids [batch, time]; and each sentence's length [batch] (int64, on the CPU as packing requires).
+/// One batch of sentences as tensors: word ids [batch, time]; character ids of each distinct word of the batch
+/// [words, characters]; for each real token, the row of its word in <see cref="Chars"/> (<see cref="CharWords"/>
+/// [tokens]) and its flat position <c>b * time + t</c> (<see cref="TokenPositions"/> [tokens]); casing ids
+/// [batch, time]; and each sentence's length [batch] (int64, on the CPU as packing requires).
 /// </summary>
-public sealed record TaggerBatch(Tensor Words, Tensor Chars, Tensor TokenPositions, Tensor Casing, Tensor Lengths) : IDisposable
+public sealed record TaggerBatch(Tensor Words, Tensor Chars, Tensor CharWords, Tensor TokenPositions, Tensor Casing, Tensor Lengths) : IDisposable
 {
     public void Dispose()
     {
         Words.Dispose();
         Chars.Dispose();
+        CharWords.Dispose();
         TokenPositions.Dispose();
         Casing.Dispose();
         Lengths.Dispose();

@@ -76,7 +76,7 @@ public class GateEquationTests
         network.eval();
         using var _ = no_grad();
         long[] ids = [2, 5, 7, 3];
-        using var batch = new TaggerBatch(tensor(ids, [1, 4]), zeros(4, 1, ScalarType.Int64), arange(4L), zeros(1, 4, ScalarType.Int64), tensor(new long[] { 4 }));
+        using var batch = new TaggerBatch(tensor(ids, [1, 4]), zeros(4, 1, ScalarType.Int64), arange(4L), arange(4L), zeros(1, 4, ScalarType.Int64), tensor(new long[] { 4 }));
         var probabilities = network.call(batch).softmax(2).data<float>().ToArray();
 
         // By hand: embeddings -> LSTM in both directions (gate equations) -> ŷ = softmax(Wy a + by).
