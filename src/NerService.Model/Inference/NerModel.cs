@@ -145,7 +145,8 @@ public sealed class NerModel : IDisposable
         var k = TagSet.Count;
         // Prediction never uses dropout, even when a trainer shares this network between its epochs.
         bundle.Network.eval();
-        using (no_grad())
+        // Inference mode skips autograd bookkeeping entirely (no version counters); only arrays leave this block.
+        using (inference_mode())
         {
             for (var first = 0; first < order.Length; first += MaxBatchSentences)
             {
