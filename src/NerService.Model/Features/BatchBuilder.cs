@@ -6,12 +6,9 @@ namespace NerService.Model.Features;
 /// <summary>Turns sentences of words into the tensors <see cref="TaggerNetwork"/> reads.</summary>
 public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters, NetworkConfig config)
 {
-    public WordVocabulary Words { get; } = words;
-
     /// <summary>Builds a batch padded to its longest sentence. The caller disposes the tensors (or a dispose scope does).</summary>
-    public TaggerBatch Build(IReadOnlyList<IReadOnlyList<string>> sentences, Device device, Func<string, int>? wordId = null)
+    public TaggerBatch Build(IReadOnlyList<IReadOnlyList<string>> sentences, Device device)
     {
-        wordId ??= Words.Lookup;
         var batchSize = sentences.Count;
         var time = 1;
         var longestWord = 1;
@@ -42,7 +39,7 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
             {
                 var word = sentence[t];
                 var position = b * time + t;
-                wordIds[position] = wordId(word);
+                wordIds[position] = words.Lookup(word);
                 casingIds[position] = Casing.Of(word);
                 positions[token] = position;
                 if (!distinct.TryGetValue(word, out var row))

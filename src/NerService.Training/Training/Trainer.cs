@@ -39,8 +39,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var started = Stopwatch.StartNew();
         Directory.CreateDirectory(Path.GetDirectoryName(options.OutputPath)!);
         torch.manual_seed(options.Seed);
-        torch.random.manual_seed(options.Seed);
-        var random = new Random(options.Seed);
+        // Asked once: the commit cannot change during a run, and each ask starts a git process.
+        var sourceCommit = SourceCommit();
 
         var train = ConllReader.ReadFile(options.TrainPath, options.Scheme, options.InputScheme);
         var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
@@ -144,7 +144,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 bestF1 = metrics.F1;
                 bestEpoch = epoch;
                 epochsWithoutGain = 0;
-                WithMetadata(bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch).Save(options.OutputPath);
+                WithMetadata(bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
             }
             else
             {
@@ -267,7 +267,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         return batches;
     }
 
-    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, List<EpochRecord> history, double seconds, int bestEpoch)
+    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, List<EpochRecord> history, double seconds, int bestEpoch, string? sourceCommit)
     {
         var scores = new Dictionary<string, double>
         {
@@ -282,7 +282,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             Training = new TrainingMetadata
             {
                 CreatedAt = DateTimeOffset.UtcNow,
-                SourceCommit = SourceCommit(),
+                SourceCommit = sourceCommit,
                 DataChecksums = new Dictionary<string, string>
                 {
                     [Path.GetFileName(options.TrainPath)] = FileChecksum(options.TrainPath),
