@@ -6,8 +6,18 @@ namespace NerService.Benchmarks;
 
 /// <summary>What the service benchmarks run against and for how long.</summary>
 internal sealed record BenchmarkSettings(
-    string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads)
+    string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads,
+    int? InferenceThreads)
 {
+    /// <summary>The service's inference threads: as set, or its default (one per core on a CPU).</summary>
+    public int Workers => InferenceThreads ?? Environment.ProcessorCount;
+
+    /// <summary>libtorch threads per forward pass: as set, or the service's default (the cores shared among the workers).</summary>
+    public int ThreadsPerPass => TorchThreads ?? NerService.Model.Inference.TorchRuntime.ThreadsPerPass(Workers);
+
+    /// <summary>How the service runs its model, for report headings.</summary>
+    public string Describe() => $"{Workers} inference threads, {ThreadsPerPass} libtorch threads each";
+
     public TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
@@ -25,6 +35,8 @@ internal sealed record BenchmarkSettings(
             environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
         if (TorchThreads is { } threads)
             environment["Ner__TorchThreads"] = threads.ToString(CultureInfo.InvariantCulture);
+        if (InferenceThreads is { } workers)
+            environment["Ner__Batching__InferenceThreads"] = workers.ToString(CultureInfo.InvariantCulture);
         return environment;
     }
 }
@@ -45,7 +57,12 @@ internal sealed class BenchmarkOptions
     private readonly Option<double> warmUp = new("--warm-up") { Description = "Load before each measurement that is not counted, in seconds.", DefaultValueFactory = _ => 3 };
     private readonly Option<int?> torchThreads = new("--torch-threads")
     {
-        Description = "LibTorch CPU threads of the service (OMP_NUM_THREADS) and of the in-process model (default: LibTorch's, one per core).",
+        Description = "libtorch CPU threads per forward pass, in the service (Ner:TorchThreads) and the in-process model (default: the service's, cores / inference threads).",
+    };
+
+    private readonly Option<int?> inferenceThreads = new("--inference-threads")
+    {
+        Description = "The service's inference threads (Ner:Batching:InferenceThreads), and workers of the in-process model (default: the service's, one per core).",
     };
 
     private readonly Option<string> output = new("--output") { Description = "Also write the result table (Markdown) to this file." };
@@ -64,6 +81,7 @@ internal sealed class BenchmarkOptions
         command.Options.Add(warmUp);
         command.Options.Add(output);
         command.Options.Add(torchThreads);
+        command.Options.Add(inferenceThreads);
         if (withPostgres)
             command.Options.Add(postgres);
     }
@@ -91,7 +109,7 @@ internal sealed class BenchmarkOptions
         settings = new BenchmarkSettings(
             apiDll, bundlePath, dataPath, string.IsNullOrWhiteSpace(connectionString) ? null : connectionString,
             TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(output),
-            parse.GetValue(torchThreads));
+            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads));
         return true;
     }
 

@@ -19,56 +19,66 @@ internal static class ModelBenchmark
         var data = new Option<string>("--data") { Description = "CoNLL file whose sentences are tagged.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
         var seconds = new Option<double>("--seconds") { Description = "Time per speed measurement.", DefaultValueFactory = _ => 10 };
         var memorySentences = new Option<int>("--memory-sentences") { Description = "Sentences tagged for the memory check.", DefaultValueFactory = _ => 100_000 };
-        var threads = new Option<int?>("--threads") { Description = "TorchSharp CPU threads (default: all cores)." };
+        var workers = new Option<int>("--workers") { Description = "Threads tagging batches side by side, sharing one model, as the service's inference threads do (default: one per core).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads per forward pass (default: cores / workers, as in the service)." };
         var command = new Command("model", "Tokens/s at batch 64 and batch 1, and memory growth over many sentences.")
         {
-            bundle, data, seconds, memorySentences, threads,
+            bundle, data, seconds, memorySentences, threads, workers,
         };
         command.SetAction(parse =>
         {
-            if (parse.GetValue(threads) is { } count)
-                TorchSharp.torch.set_num_threads(count);
-            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, parse.GetValue(seconds), parse.GetValue(memorySentences));
+            TorchRuntime.SetThreads(parse.GetValue(threads) ?? TorchRuntime.ThreadsPerPass(parse.GetValue(workers)));
+            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, parse.GetValue(seconds), parse.GetValue(memorySentences), parse.GetValue(workers));
         });
         return command;
     }
 
-    private static void Run(string bundlePath, string dataPath, double seconds, int memorySentences)
+    private static void Run(string bundlePath, string dataPath, double seconds, int memorySentences, int workers)
     {
         using var model = NerModel.Load(bundlePath);
         var sentences = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2)
             .Select(s => string.Join(' ', s.Tokens))
             .ToArray();
-        Console.WriteLine($"model {model.Info.Name} {model.Info.Version}; {sentences.Length} sentences from {dataPath}; {TorchSharp.torch.get_num_threads()} threads; {Environment.ProcessorCount} cores");
+        Console.WriteLine($"model {model.Info.Name} {model.Info.Version}; {sentences.Length} sentences from {dataPath}; {workers} workers, {TorchSharp.torch.get_num_threads()} libtorch threads each; {Environment.ProcessorCount} cores");
 
-        foreach (var batchSize in new[] { 64, 1 })
+        // With several workers, each runs its own batches side by side on one shared model; "1 worker" is one
+        // caller alone (batch 1 there is one sentence at a time).
+        foreach (var (batchSize, parallel) in new[] { (64, workers), (64, 1), (1, 1), (1, workers) }.Distinct())
         {
-            Measure(model, sentences, batchSize, TimeSpan.FromSeconds(1)); // warm-up
-            var (tokens, elapsed, calls) = Measure(model, sentences, batchSize, TimeSpan.FromSeconds(seconds));
+            MeasureParallel(model, sentences, batchSize, TimeSpan.FromSeconds(1), parallel); // warm-up
+            var (tokens, elapsed, calls) = MeasureParallel(model, sentences, batchSize, TimeSpan.FromSeconds(seconds), parallel);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch {batchSize,3}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds / calls:F2} ms/call)"));
+                $"batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
         }
 
-        // Memory: warm up, then tag many sentences in batches of 64, sampling resident memory.
-        Measure(model, sentences, 64, TimeSpan.FromSeconds(2));
+        // Memory: warm up, then tag many sentences in batches of 64 on every worker, sampling resident memory.
+        MeasureParallel(model, sentences, 64, TimeSpan.FromSeconds(2), workers);
         var process = Process.GetCurrentProcess();
         GC.Collect();
         process.Refresh();
         var before = process.WorkingSet64;
         var peak = before;
-        var done = 0;
+        var batches = (memorySentences + 63) / 64;
+        var taken = -1;
         var clock = Stopwatch.StartNew();
-        while (done < memorySentences)
+        var taggers = Enumerable.Range(0, workers).Select(w => new Thread(() =>
         {
-            var batch = Enumerable.Range(0, 64).Select(i => sentences[(done + i) % sentences.Length]).ToArray();
-            model.Tag(batch);
-            done += batch.Length;
-            if (done % 6400 == 0)
+            int batch;
+            while ((batch = Interlocked.Increment(ref taken)) < batches)
             {
-                process.Refresh();
-                peak = Math.Max(peak, process.WorkingSet64);
+                model.Tag(Enumerable.Range(batch * 64, 64).Select(i => sentences[i % sentences.Length]).ToArray());
+                if (batch % 100 == 0)
+                {
+                    using var current = Process.GetCurrentProcess();
+                    Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), current.WorkingSet64));
+                }
             }
-        }
+        })).ToArray();
+        foreach (var tagger in taggers)
+            tagger.Start();
+        foreach (var tagger in taggers)
+            tagger.Join();
+        var done = batches * 64;
         GC.Collect();
         process.Refresh();
         var after = process.WorkingSet64;
@@ -76,11 +86,26 @@ internal static class ModelBenchmark
             $"memory: {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
     }
 
-    private static (long Tokens, TimeSpan Elapsed, int Calls) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration)
+    /// <summary>Tags batches of <paramref name="batchSize"/> texts on <paramref name="workers"/> threads for a while; the figures of all together.</summary>
+    internal static (long Tokens, TimeSpan Elapsed, int Calls) MeasureParallel(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int workers)
+    {
+        if (workers == 1)
+            return Measure(model, sentences, batchSize, duration);
+        var results = new (long Tokens, TimeSpan Elapsed, int Calls)[workers];
+        var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
+            results[w] = Measure(model, sentences, batchSize, duration, start: w * sentences.Length / workers))).ToArray();
+        foreach (var thread in threads)
+            thread.Start();
+        foreach (var thread in threads)
+            thread.Join();
+        return (results.Sum(r => r.Tokens), results.Max(r => r.Elapsed), results.Sum(r => r.Calls));
+    }
+
+    private static (long Tokens, TimeSpan Elapsed, int Calls) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int start = 0)
     {
         long tokens = 0;
         var calls = 0;
-        var next = 0;
+        var next = start;
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
         {

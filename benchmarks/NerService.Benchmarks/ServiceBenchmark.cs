@@ -28,11 +28,10 @@ internal static class ServiceBenchmark
 
     private static async Task<int> Run(BenchmarkSettings settings)
     {
-        if (settings.TorchThreads is { } threads)
-            TorchSharp.torch.set_num_threads(threads);
+        TorchRuntime.SetThreads(settings.ThreadsPerPass);
         var sentences = SentenceRequest.ReadConll(settings.DataPath, store: false);
         Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} sentences from {settings.DataPath}; "
-            + $"{Environment.ProcessorCount} cores; LibTorch threads {settings.TorchThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
+            + $"{Environment.ProcessorCount} cores; {settings.Describe()}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics
 
         var dynamic = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
@@ -53,7 +52,8 @@ internal static class ServiceBenchmark
             Print($"batch size 1,      {CompareClients,2} clients", single, figures);
         }
 
-        // The service is gone: the model now has the CPU to itself, as the service's model had.
+        // The service is gone: the model now has the CPU to itself, as the service's model had, with as many
+        // workers tagging side by side as the service has inference threads.
         var batches = dynamic[CompareClients].Batches;
         var typicalBatch = Math.Max(1, (int)Math.Round(batches.SentencesPerBatch));
         using var model = NerModel.Load(settings.BundlePath);
@@ -61,8 +61,10 @@ internal static class ServiceBenchmark
         var raw = new SortedDictionary<int, double>();
         foreach (var batchSize in new[] { typicalBatch, 64 }.Distinct())
         {
-            raw[batchSize] = RawTokensPerSecond(model, texts, batchSize, settings.Duration);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}: {raw[batchSize],10:N0} tokens/s (in process)"));
+            ModelBenchmark.MeasureParallel(model, texts, batchSize, TimeSpan.FromSeconds(1), settings.Workers); // warm-up
+            var (tokens, elapsed, _) = ModelBenchmark.MeasureParallel(model, texts, batchSize, settings.Duration, settings.Workers);
+            raw[batchSize] = tokens / elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}, {settings.Workers} workers: {raw[batchSize],10:N0} tokens/s (in process)"));
         }
 
         var report = Report(settings, dynamic, single, typicalBatch, raw);
@@ -90,34 +92,11 @@ internal static class ServiceBenchmark
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {result.RequestsPerSecond,8:N0} req/s {result.TokensPerSecond,9:N0} tokens/s  p50 {result.Percentile(50),7:F1} ms  p99 {result.Percentile(99),7:F1} ms  "
-            + $"{batches.SentencesPerBatch,5:F1} sentences/batch, model busy {batches.ModelBusy:P0}{Problems(result)}"));
+            + $"{batches.SentencesPerBatch,5:F1} sentences/batch, inference threads busy {batches.BusyInferenceThreads:F2}{Problems(result)}"));
     }
 
     private static string Problems(LoadResult result) =>
         result.Rejected + result.Failed == 0 ? "" : $"  ({result.Rejected} rejected with 503, {result.Failed} failed)";
-
-    private static double RawTokensPerSecond(NerModel model, string[] texts, int batchSize, TimeSpan duration)
-    {
-        Tag(model, texts, batchSize, TimeSpan.FromSeconds(1)); // warm-up
-        var (tokens, elapsed) = Tag(model, texts, batchSize, duration);
-        return tokens / elapsed.TotalSeconds;
-    }
-
-    private static (long Tokens, TimeSpan Elapsed) Tag(NerModel model, string[] texts, int batchSize, TimeSpan duration)
-    {
-        long tokens = 0;
-        var next = 0;
-        var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < duration)
-        {
-            var batch = new string[batchSize];
-            for (var i = 0; i < batchSize; i++)
-                batch[i] = texts[next++ % texts.Length];
-            foreach (var result in model.Tag(batch))
-                tokens += result.TokenCount;
-        }
-        return (tokens, clock.Elapsed);
-    }
 
     private static string Report(
         BenchmarkSettings settings, Dictionary<int, (LoadResult Load, BatchFigures Batches)> dynamic, LoadResult single,
@@ -129,7 +108,7 @@ internal static class ServiceBenchmark
         var ofRaw64 = busy.TokensPerSecond / raw[64];
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
-        text.AppendLine(invariant, $"### POST /ner, single CoNLL sentences ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, LibTorch threads {settings.TorchThreads?.ToString(invariant) ?? "default"}, {settings.Duration.TotalSeconds:F0} s per measurement)");
+        text.AppendLine(invariant, $"### POST /ner, single CoNLL sentences ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {settings.Describe()}, {settings.Duration.TotalSeconds:F0} s per measurement)");
         text.AppendLine();
         text.AppendLine("| batching | clients | requests/s | tokens/s | p50 ms | p99 ms | sentences/batch |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -138,10 +117,10 @@ internal static class ServiceBenchmark
         text.AppendLine(invariant, $"| batch size 1 | {CompareClients} | {single.RequestsPerSecond:N0} | {single.TokensPerSecond:N0} | {single.Percentile(50):F1} | {single.Percentile(99):F1} | 1 |");
         text.AppendLine();
         text.AppendLine(invariant, $"- dynamic batching / batch size 1 at {CompareClients} clients: **{speedup:F1}x** tokens/s (goal ≥ 5x: {Verdict(speedup >= 5)})");
-        text.AppendLine(invariant, $"- service batches at {CompareClients} clients: {batches.SentencesPerBatch:F1} sentences and {batches.TokensPerBatch:F0} tokens on average; model busy {batches.ModelBusy:P0} of the time");
-        text.AppendLine(invariant, $"- raw model in process, batch {typicalBatch} (the service's mean batch): {raw[typicalBatch]:N0} tokens/s; service/raw = **{ofRaw:F2}** (goal ≥ 0.5: {Verdict(ofRaw >= 0.5)})");
+        text.AppendLine(invariant, $"- service batches at {CompareClients} clients: {batches.SentencesPerBatch:F1} sentences and {batches.TokensPerBatch:F0} tokens on average; on average {batches.BusyInferenceThreads:F2} inference threads busy in forward passes");
+        text.AppendLine(invariant, $"- raw model in process, batch {typicalBatch} (the service's mean batch), {settings.Workers} workers: {raw[typicalBatch]:N0} tokens/s; service/raw = **{ofRaw:F2}** (goal ≥ 0.5: {Verdict(ofRaw >= 0.5)})");
         if (typicalBatch != 64)
-            text.AppendLine(invariant, $"- raw model in process, batch 64: {raw[64]:N0} tokens/s; service/raw = {ofRaw64:F2}");
+            text.AppendLine(invariant, $"- raw model in process, batch 64, {settings.Workers} workers: {raw[64]:N0} tokens/s; service/raw = {ofRaw64:F2}");
         var problems = dynamic.Values.Select(d => d.Load).Append(single).Sum(r => r.Rejected + r.Failed);
         if (problems > 0)
             text.AppendLine(invariant, $"- {problems} requests were rejected or failed during the measurements (not counted in the throughput)");
@@ -158,8 +137,8 @@ internal sealed record BatchFigures(double Batches, double Sentences, double Tok
 
     public double TokensPerBatch => Batches == 0 ? 0 : Tokens / Batches;
 
-    /// <summary>The share of the window the inference thread spent in forward passes.</summary>
-    public double ModelBusy => InferenceSeconds / Window.TotalSeconds;
+    /// <summary>Seconds of forward passes per second of the window: how many inference threads were busy on average.</summary>
+    public double BusyInferenceThreads => InferenceSeconds / Window.TotalSeconds;
 
     public static BatchFigures Between(TimedMetrics before, TimedMetrics after)
     {

@@ -35,8 +35,7 @@ internal static class StorageBenchmark
                 + "scripts/postgres.sh start && --postgres \"$(scripts/postgres.sh url)\".");
             return 2;
         }
-        if (settings.TorchThreads is { } threads)
-            Console.WriteLine($"LibTorch threads of the service: {threads}");
+        Console.WriteLine($"service: {settings.Describe()}");
         var environment = settings.ServiceEnvironment(maxBatchSentences: null);
         await ServiceProcess.RunCommandAsync(settings.ApiDll, environment, "migrate");
 
@@ -94,7 +93,7 @@ internal static class StorageBenchmark
         var cost = 1 - stored.StoredPerSecond / notStored.RequestsPerSecond;
         var invariant = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(invariant, $"### POST /ner storing, single CoNLL sentences, {Clients} clients ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, LibTorch threads {settings.TorchThreads?.ToString(invariant) ?? "default"}, {notStored.Window.TotalSeconds:F0} s measured per setting)");
+        text.AppendLine(invariant, $"### POST /ner storing, single CoNLL sentences, {Clients} clients ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {settings.Describe()}, {notStored.Window.TotalSeconds:F0} s measured per setting)");
         text.AppendLine();
         text.AppendLine("| store | documents/s | p50 ms | p99 ms |");
         text.AppendLine("|---|---:|---:|---:|");

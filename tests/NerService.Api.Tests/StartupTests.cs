@@ -14,6 +14,7 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Limits:MaxTextCharacters", "0")]
     [InlineData("Ner:Device", "tpu")]
     [InlineData("Ner:TorchThreads", "-1")]
+    [InlineData("Ner:Batching:InferenceThreads", "-1")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");

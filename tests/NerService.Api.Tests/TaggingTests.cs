@@ -172,9 +172,10 @@ public sealed class TaggingTests(ServiceFixture fixture)
     [Fact]
     public async Task AFullQueueAnswers503WithRetryAfterAtOnce()
     {
-        // One text per batch and room for one waiting: concurrent long texts must overflow the queue.
+        // One inference thread, one text per batch and room for one waiting: concurrent long texts must overflow the queue.
         await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
         {
+            ["Ner:Batching:InferenceThreads"] = "1",
             ["Ner:Batching:QueueCapacity"] = "1",
             ["Ner:Batching:MaxBatchSentences"] = "1",
         });

@@ -105,6 +105,40 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(4, File.ReadAllLines(Path.ChangeExtension(options.OutputPath, ".training.jsonl")).Length);
     }
 
+    [Fact]
+    public void WeightAveragingKeepsTheMeanOfEachEpochsWeights()
+    {
+        // Averaging only watches training: a plain run stopped after each epoch shows the weights it averages.
+        var plain = TinyOptions("plain.bundle") with { Patience = 10 };
+        var epochWeights = new List<float[][]>();
+        for (var epochs = 1; epochs <= 3; epochs++)
+        {
+            new Trainer(plain with { Epochs = epochs, Resume = epochs > 1 }, TextWriter.Null, TextWriter.Null).Run();
+            epochWeights.Add(Weights(plain.OutputPath + ".checkpoint"));
+        }
+
+        var averaged = TinyOptions("averaged.bundle") with { Patience = 10, Epochs = 3, AverageWeights = true };
+        var history = new Trainer(averaged, TextWriter.Null, TextWriter.Null).Run();
+
+        var mean = Weights(averaged.OutputPath + ".checkpoint.average");
+        for (var p = 0; p < mean.Length; p++)
+        {
+            var expected = mean[p].Select((_, i) => epochWeights.Average(w => (double)w[p][i]));
+            Assert.Equal(expected, mean[p].Select(v => (double)v), (a, b) => Math.Abs(a - b) < 1e-5);
+        }
+        Assert.All(history, h => Assert.NotNull(h.F1LastWeights));
+        // The saved bundle is the mean of the best epoch's weights, scored as training recorded it.
+        using var model = NerModel.Load(averaged.OutputPath);
+        var sentences = ConllReader.ReadFile(averaged.ValidationPath, model.TagSet.Scheme);
+        Assert.Equal(history.Max(h => h.F1), Evaluator.Evaluate(model, sentences, Decoding.Constrained).Metrics.F1, 10);
+    }
+
+    private static float[][] Weights(string bundlePath)
+    {
+        using var bundle = NerService.Model.Bundles.ModelBundle.Load(bundlePath);
+        return bundle.Network.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+    }
+
     private TrainingOptions TinyOptions(string bundle)
     {
         var data = Path.Combine(directory, "tiny.conll");

@@ -20,9 +20,9 @@ public sealed class NerOptions
     public string? LibTorchDirectory { get; set; }
 
     /// <summary>
-    /// CPU threads libtorch uses inside one forward pass; 0 (the default) keeps libtorch's own choice (one per core).
-    /// On a small machine that also runs the web server, fewer threads than cores can serve more: libtorch's
-    /// threads spin while they wait, and lose their core to Kestrel (docs/benchmarks.md has the measurement).
+    /// CPU threads libtorch uses inside one forward pass; 0 (the default) shares the cores among the inference
+    /// threads (one each when there is one inference thread per core). Passes side by side use the cores better
+    /// than threads inside one pass: the recurrent steps are too small to split (docs/benchmarks.md).
     /// </summary>
     public int TorchThreads { get; set; }
 
@@ -56,6 +56,9 @@ public sealed class BatchingSettings
     /// <summary>Milliseconds the inference thread waits for a batch to fill. Default 2.</summary>
     public double MaxDelayMs { get; set; } = 2;
 
+    /// <summary>Forward passes run side by side, each on a dedicated thread; 0 (the default): one per core on a CPU, one on CUDA.</summary>
+    public int InferenceThreads { get; set; }
+
     /// <summary>Most texts waiting for the model; past it requests get 503 at once. Default 1024.</summary>
     public int QueueCapacity { get; set; } = 1024;
 
@@ -65,6 +68,7 @@ public sealed class BatchingSettings
         MaxBatchTokens = MaxBatchTokens,
         MaxDelay = TimeSpan.FromMilliseconds(MaxDelayMs),
         QueueCapacity = QueueCapacity,
+        InferenceThreads = InferenceThreads,
     };
 }
 

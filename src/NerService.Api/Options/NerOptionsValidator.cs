@@ -25,7 +25,7 @@ internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValid
         }
 
         if (options.TorchThreads < 0)
-            failures.Add($"{section}:TorchThreads must be 0 (libtorch's default) or a positive number of threads (was {options.TorchThreads}).");
+            failures.Add($"{section}:TorchThreads must be 0 (the cores shared among inference threads) or a positive number of threads (was {options.TorchThreads}).");
         if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
             failures.Add($"{section}:Device must be one of {string.Join(", ", Devices)} (was '{options.Device}').");
 
@@ -36,6 +36,7 @@ internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValid
         RequireRange(failures, $"{section}:Batching:MaxBatchSentences", batching.MaxBatchSentences, 1, 100_000);
         RequireRange(failures, $"{section}:Batching:MaxBatchTokens", batching.MaxBatchTokens, 1, 10_000_000);
         RequireRange(failures, $"{section}:Batching:MaxDelayMs", batching.MaxDelayMs, 0, 10_000);
+        RequireRange(failures, $"{section}:Batching:InferenceThreads", batching.InferenceThreads, 0, 1024);
         RequireRange(failures, $"{section}:Batching:QueueCapacity", batching.QueueCapacity, 1, 10_000_000);
 
         RequireRange(failures, $"{section}:Limits:MaxTextCharacters", options.Limits.MaxTextCharacters, 1, 100_000_000);

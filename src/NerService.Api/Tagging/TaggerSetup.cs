@@ -18,8 +18,6 @@ internal static class TaggerSetup
             var logger = provider.GetRequiredService<ILogger<NerModel>>();
             var bundle = options.ResolveBundlePath(environment.ContentRootPath);
             var started = Stopwatch.GetTimestamp();
-            if (options.TorchThreads > 0)
-                TorchRuntime.SetThreads(options.TorchThreads);
             NerModel model;
             try
             {
@@ -29,8 +27,12 @@ internal static class TaggerSetup
             {
                 throw new ModelLoadException($"The model bundle at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
             }
-            logger.LogInformation("Loaded model {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms",
-                model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
+            var inferenceThreads = options.Batching.InferenceThreads > 0 ? options.Batching.InferenceThreads : BatchingTagger.DefaultInferenceThreads(model.Device);
+            var threadsPerPass = options.TorchThreads > 0 ? options.TorchThreads : TorchRuntime.ThreadsPerPass(inferenceThreads);
+            TorchRuntime.SetThreads(threadsPerPass);
+            logger.LogInformation("Loaded model {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms; {InferenceThreads} inference threads, {ThreadsPerPass} libtorch threads each",
+                model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, inferenceThreads, threadsPerPass);
             return model;
         });
         services.AddSingleton(provider => new BatchingTagger(

@@ -11,14 +11,12 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
     {
         var batchSize = sentences.Count;
         var time = 1;
-        var longestWord = 1;
         foreach (var sentence in sentences)
-        {
             time = Math.Max(time, sentence.Count);
-            foreach (var word in sentence)
-                longestWord = Math.Max(longestWord, word.Length);
-        }
-        var charWidth = config.UseCharacters ? Math.Max(config.CharKernelWidth, Math.Min(longestWord, config.MaxWordCharacters)) : 1;
+        // Every word is padded to the same width, whatever else is in the batch: the CNN's max runs over the padding
+        // too, so a width that followed the batch's longest word would make one caller's results depend on the
+        // other texts it shares a forward pass with.
+        var charWidth = config.UseCharacters ? Math.Max(config.CharKernelWidth, config.MaxWordCharacters) : 1;
 
         var tokenCount = 0;
         foreach (var sentence in sentences)

@@ -12,6 +12,12 @@ public sealed class BatchingOptions
     /// <summary>How long the worker waits for a batch to fill once it has some work.</summary>
     public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
+    /// <summary>
+    /// Forward passes that may run side by side, each on its own dedicated thread; 0 (the default) picks
+    /// <see cref="BatchingTagger.DefaultInferenceThreads"/>: one per core on a CPU, one on a GPU.
+    /// </summary>
+    public int InferenceThreads { get; set; }
+
     /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once.</summary>
     public int QueueCapacity { get; set; } = 1024;
 }

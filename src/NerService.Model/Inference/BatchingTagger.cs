@@ -4,13 +4,14 @@ using System.Threading.Channels;
 namespace NerService.Model.Inference;
 
 /// <summary>
-/// Serves many concurrent callers with one model. Callers' texts go into one bounded queue; a dedicated
-/// inference thread takes texts until a batch is full (<see cref="BatchingOptions.MaxBatchSentences"/>,
-/// <see cref="BatchingOptions.MaxBatchTokens"/>) or <see cref="BatchingOptions.MaxDelay"/> has passed since it
-/// took the first, runs one forward pass, and completes each caller with its own result.
-/// Why one dedicated thread: TorchSharp's dispose scopes are thread-bound and a model is not thread-safe, and on
-/// a CPU the forward pass already uses every core through libtorch's own threads, so one pass at a time with
-/// bigger batches beats several concurrent small ones. Tokenization runs on the callers' threads.
+/// Serves many concurrent callers with one model. Callers' texts go into one bounded queue; dedicated
+/// inference threads each take texts until a batch is full (<see cref="BatchingOptions.MaxBatchSentences"/>,
+/// <see cref="BatchingOptions.MaxBatchTokens"/>) or <see cref="BatchingOptions.MaxDelay"/> has passed since
+/// taking the first, run one forward pass, and complete each caller with its own result.
+/// Why dedicated threads, one per core on a CPU, each running libtorch single-threaded: the recurrent layer's
+/// steps are small matrix products that libtorch's intra-op threads mostly spend waiting on each other (two
+/// threads tag slower than one here), while two passes side by side keep both cores busy (docs/benchmarks.md
+/// has the measurement). On CUDA one thread feeds the GPU. Tokenization runs on the callers' threads.
 /// </summary>
 public sealed class BatchingTagger : IAsyncDisposable
 {
@@ -19,11 +20,12 @@ public sealed class BatchingTagger : IAsyncDisposable
     private readonly Channel<PendingText> queue;
     // Released once per queued text, so the worker can sleep until work arrives or its batch deadline passes.
     private readonly SemaphoreSlim arrivals = new(0);
-    private readonly Thread worker;
+    private readonly Thread[] workers;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool stopping;
     private int disposeStarted;
     private int queueLength;
+    private int runningWorkers;
 
     public BatchingTagger(NerModel model, BatchingOptions options)
     {
@@ -31,16 +33,29 @@ public sealed class BatchingTagger : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueCapacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxDelay, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.InferenceThreads, 0);
         this.model = model;
         this.options = options;
         queue = Channel.CreateBounded<PendingText>(new BoundedChannelOptions(options.QueueCapacity)
         {
-            SingleReader = true,
+            SingleReader = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        worker = new Thread(Run) { IsBackground = true, Name = "ner-inference" };
-        worker.Start();
+        InferenceThreads = options.InferenceThreads > 0 ? options.InferenceThreads : DefaultInferenceThreads(model.Device);
+        runningWorkers = InferenceThreads;
+        workers = Enumerable.Range(0, InferenceThreads)
+            .Select(i => new Thread(Run) { IsBackground = true, Name = $"ner-inference-{i}" })
+            .ToArray();
+        foreach (var worker in workers)
+            worker.Start();
     }
+
+    /// <summary>One inference thread per core on a CPU, one on a GPU.</summary>
+    public static int DefaultInferenceThreads(TorchSharp.torch.Device device)
+        => device.type == TorchSharp.DeviceType.CPU ? Environment.ProcessorCount : 1;
+
+    /// <summary>How many forward passes may run side by side.</summary>
+    public int InferenceThreads { get; }
 
     /// <summary>The model this tagger serves.</summary>
     public ModelInfo Model => model.Info;
@@ -83,20 +98,25 @@ public sealed class BatchingTagger : IAsyncDisposable
         {
             stopping = true;
             queue.Writer.TryComplete();
-            arrivals.Release();
+            // Wake every idle worker so that each sees the queue closed.
+            arrivals.Release(workers.Length);
         }
         await stopped.Task.ConfigureAwait(false);
     }
 
     private void Run()
     {
-        var reader = queue.Reader;
         var batch = new List<PendingText>();
+        // A text taken from the queue that did not fit the last batch: it starts the next one. Several workers
+        // read the queue, so a text cannot be peeked at and left there for later.
+        PendingText? carried = null;
         try
         {
             while (true)
             {
-                if (!reader.TryPeek(out _))
+                var first = carried ?? TakeNext();
+                carried = null;
+                if (first is null)
                 {
                     if (stopping)
                         return;
@@ -104,46 +124,54 @@ public sealed class BatchingTagger : IAsyncDisposable
                     continue;
                 }
                 var deadline = Stopwatch.GetTimestamp() + (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
-                var (sentences, tokens) = (0, 0);
+                batch.Add(first);
+                var (sentences, tokens) = Size(first);
                 while (true)
                 {
-                    var full = false;
-                    while (reader.TryPeek(out var next))
+                    while (TakeNext() is { } next)
                     {
-                        var (nextSentences, nextTokens) = (Math.Max(1, next.Prepared.Sentences.Count), next.Prepared.TokenCount);
-                        if (batch.Count > 0 && (sentences + nextSentences > options.MaxBatchSentences || tokens + nextTokens > options.MaxBatchTokens))
+                        var (nextSentences, nextTokens) = Size(next);
+                        if (sentences + nextSentences > options.MaxBatchSentences || tokens + nextTokens > options.MaxBatchTokens)
                         {
-                            full = true;
+                            carried = next;
                             break;
-                        }
-                        reader.TryRead(out _);
-                        Interlocked.Decrement(ref queueLength);
-                        if (next.CancellationToken.IsCancellationRequested)
-                        {
-                            next.Dispose();
-                            continue;
                         }
                         batch.Add(next);
                         (sentences, tokens) = (sentences + nextSentences, tokens + nextTokens);
                     }
                     var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                    if (full || batch.Count == 0 || remaining <= TimeSpan.Zero || stopping)
+                    if (carried is not null || remaining <= TimeSpan.Zero || stopping)
                         break;
                     // Wait for more callers, but never past the deadline set when the first text was taken.
                     arrivals.Wait(remaining);
                 }
-                if (batch.Count > 0)
-                {
-                    RunBatch(batch, sentences, tokens);
-                    batch.Clear();
-                }
+                RunBatch(batch, sentences, tokens);
+                batch.Clear();
             }
         }
         finally
         {
-            stopped.TrySetResult();
+            carried?.Dispose();
+            if (Interlocked.Decrement(ref runningWorkers) == 0)
+                stopped.TrySetResult();
         }
     }
+
+    /// <summary>The next queued text whose caller is still waiting; cancelled ones are dropped on the way.</summary>
+    private PendingText? TakeNext()
+    {
+        while (queue.Reader.TryRead(out var next))
+        {
+            Interlocked.Decrement(ref queueLength);
+            if (!next.CancellationToken.IsCancellationRequested)
+                return next;
+            next.Dispose();
+        }
+        return null;
+    }
+
+    private static (int Sentences, int Tokens) Size(PendingText text)
+        => (Math.Max(1, text.Prepared.Sentences.Count), text.Prepared.TokenCount);
 
     private void RunBatch(List<PendingText> batch, int sentences, int tokens)
     {

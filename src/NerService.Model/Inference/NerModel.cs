@@ -14,9 +14,9 @@ public sealed record PreparedText(string Text, IReadOnlyList<IReadOnlyList<TextT
 }
 
 /// <summary>
-/// A loaded model bundle on a device. Not thread-safe: TorchSharp's dispose scopes belong to the calling
-/// thread, so use an instance from one thread at a time, or share it through <see cref="BatchingTagger"/>,
-/// whose single inference thread owns it.
+/// A loaded model bundle on a device. Safe for concurrent callers: prediction only reads the weights, every
+/// tensor of a call lives in that call's own dispose scope (scopes belong to the calling thread), and the batch
+/// builder and tokenizer keep no state. <see cref="BatchingTagger"/> runs one forward pass per inference thread.
 /// </summary>
 public sealed class NerModel : IDisposable
 {

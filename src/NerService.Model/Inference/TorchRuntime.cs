@@ -41,7 +41,13 @@ public static class TorchRuntime
         throw new ArgumentException($"Unknown device '{device}': use cpu, cuda, cuda:N or auto.", nameof(device));
     }
 
-    /// <summary>Sets how many CPU threads libtorch uses within one operation, for the whole process.</summary>
+    /// <summary>libtorch threads per forward pass when <paramref name="inferenceThreads"/> passes share the cores.</summary>
+    public static int ThreadsPerPass(int inferenceThreads) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, inferenceThreads));
+
+    /// <summary>
+    /// Sets how many CPU threads libtorch uses within one operation, for the whole process. Each thread takes the
+    /// count when it first runs a parallel operation, so call this before the inference threads start work.
+    /// </summary>
     public static void SetThreads(int threads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);

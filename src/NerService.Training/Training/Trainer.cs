@@ -18,7 +18,7 @@ namespace NerService.Training.Training;
 public sealed record EpochRecord(
     int Epoch, double Loss, double LearningRate, double TokensPerSecond, double Seconds,
     double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best,
-    double F1Greedy, double F1Constrained);
+    double F1Greedy, double F1Constrained, double? F1LastWeights = null);
 
 /// <summary>
 /// Trains the tagger: Adam on mini-batches of similar-length sentences, gradient clipping, early stopping on
@@ -33,6 +33,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     private string CheckpointPath => options.OutputPath + ".checkpoint";
     private string StatePath => options.OutputPath + ".checkpoint.json";
     private string OptimizerPath => options.OutputPath + ".checkpoint.optimizer";
+    private string AveragePath => options.OutputPath + ".checkpoint.average";
 
     public IReadOnlyList<EpochRecord> Run()
     {
@@ -73,7 +74,13 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var optimizer = optim.Adam(trained, options.LearningRate);
         if (state is not null && File.Exists(OptimizerPath))
             optimizer.load_state_dict(OptimizerPath);
-        var evaluationModel = new NerModel(bundle, CPU);
+        // With weight averaging, validation and the saved bundle use the running mean; training moves the last weights.
+        var averaged = !options.AverageWeights ? null
+            : state is not null && File.Exists(AveragePath) ? ModelBundle.Load(AveragePath)
+            : Copy(bundle);
+        var averagedEpochs = state?.AveragedEpochs ?? 0;
+        var lastWeightsModel = new NerModel(bundle, CPU);
+        var evaluationModel = averaged is null ? lastWeightsModel : new NerModel(averaged, CPU);
         var epochsWithoutGain = history.Count - bestEpoch;
 
         for (var epoch = firstEpoch; epoch <= options.Epochs && epochsWithoutGain < options.Patience; epoch++)
@@ -122,6 +129,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 }
             }
             var trainSeconds = clock.Elapsed.TotalSeconds;
+            double? lastWeightsF1 = null;
+            if (averaged is not null)
+            {
+                Accumulate(averaged.Network, network, ++averagedEpochs);
+                lastWeightsF1 = Evaluator.Evaluate(lastWeightsModel, validation, options.ValidationDecoding).Metrics.F1;
+            }
 
             // Both decodings are scored every epoch (one forward pass); the configured one picks the best epoch.
             var evaluations = Evaluator.EvaluateEach(evaluationModel, validation, [Decoding.Greedy, Decoding.Constrained]);
@@ -131,12 +144,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
                 metrics.Precision, metrics.Recall, metrics.F1,
                 metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), improved,
-                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1);
+                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1);
             history.Add(record);
             File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2})"));
+                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(lastWeightsF1 is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
             output.WriteLine(Evaluator.Table(metrics));
 
             if (improved)
@@ -144,7 +157,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 bestF1 = metrics.F1;
                 bestEpoch = epoch;
                 epochsWithoutGain = 0;
-                WithMetadata(bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
+                WithMetadata(averaged ?? bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
             }
             else
             {
@@ -153,14 +166,37 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             // The checkpoint (weights, optimizer moments, history) stays after the run, so it can also be extended with more epochs.
             bundle.Save(CheckpointPath);
             optimizer.save_state_dict(OptimizerPath);
-            File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history), JsonLines));
+            averaged?.Save(AveragePath);
+            File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history, averagedEpochs), JsonLines));
         }
         if (history.Count > 0)
             LearningCurve.Write(PlotPath, history);
 
         output.WriteLine($"best validation F1 {bestF1:P2} at epoch {bestEpoch}; bundle: {options.OutputPath}; {started.Elapsed:hh\\:mm\\:ss}");
         bundle.Dispose();
+        averaged?.Dispose();
         return history;
+    }
+
+    /// <summary>A second network with the same weights, to hold their running mean.</summary>
+    private static ModelBundle Copy(ModelBundle bundle)
+    {
+        var copy = new TaggerNetwork(bundle.Network.Config);
+        using (no_grad())
+        {
+            foreach (var (target, source) in copy.parameters().Zip(bundle.Network.parameters()))
+                target.copy_(source);
+        }
+        return new ModelBundle(bundle.Manifest, bundle.Words, bundle.Characters, copy);
+    }
+
+    /// <summary>Folds the current weights into the running mean of <paramref name="count"/> epochs' weights.</summary>
+    private static void Accumulate(TaggerNetwork mean, TaggerNetwork current, int count)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var (average, weights) in mean.parameters().Zip(current.parameters()))
+            average.add_(weights - average, alpha: 1.0 / count);
     }
 
     private ModelBundle CreateBundle(IReadOnlyList<ConllSentence> train)
@@ -323,5 +359,5 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         }
     }
 
-    private sealed record CheckpointState(IReadOnlyList<EpochRecord> History);
+    private sealed record CheckpointState(IReadOnlyList<EpochRecord> History, int AveragedEpochs = 0);
 }

@@ -57,6 +57,13 @@ public sealed record TrainingOptions
     public double LearningRateDecay { get; init; } = 0.05;
 
     public double GradientClipNorm { get; init; } = 5.0;
+
+    /// <summary>
+    /// Stochastic weight averaging: validate (and keep as the bundle) the running mean of the weights at the end of
+    /// each epoch of this run instead of the last weights. Meant for a last stage from a trained bundle at a
+    /// constant learning rate, where the weights wander around a good solution and their mean generalises better.
+    /// </summary>
+    public bool AverageWeights { get; init; }
     public int Seed { get; init; } = 1;
 
     /// <summary>Decoding used to score validation (and so to pick the best epoch).</summary>
@@ -91,6 +98,7 @@ public sealed record TrainingOptions
         ["learningRate"] = LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["learningRateDecay"] = LearningRateDecay.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["gradientClipNorm"] = GradientClipNorm.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["averageWeights"] = AverageWeights.ToString(),
         ["seed"] = Seed.ToString(),
         ["optimizer"] = "Adam",
         ["validationDecoding"] = ValidationDecoding.ToString(),

@@ -43,11 +43,29 @@ public sealed class BatchingTaggerTests : IDisposable
         foreach (var (index, task) in calls)
         {
             var result = await task;
-            Assert.Equal(expected[index].Entities, result.Entities);
-            Assert.Equal(expected[index].Tokens, result.Tokens);
+            AssertSameTagging(expected[index], result);
         }
         Assert.Equal(200, batches.Sum(b => b.Texts));
         Assert.True(batches.Max(b => b.Texts) > 1, "concurrent callers should share forward passes");
+    }
+
+    [Fact]
+    public async Task SeveralInferenceThreadsShareTheQueueAndEachCallerStillGetsItsOwnResult()
+    {
+        var expected = model.Tag(Texts, includeTokens: true);
+        var passThreads = new ConcurrentDictionary<string, int>();
+        await using var tagger = new BatchingTagger(model, new BatchingOptions { InferenceThreads = 2, MaxBatchSentences = 2 });
+        tagger.BatchCompleted += _ => passThreads.AddOrUpdate(Thread.CurrentThread.Name!, 1, (_, n) => n + 1);
+        Assert.Equal(2, tagger.InferenceThreads);
+
+        var calls = Enumerable.Range(0, 300).Select(i => (Index: i % Texts.Length, Task: tagger.TagAsync(Texts[i % Texts.Length], includeTokens: true))).ToArray();
+        await Task.WhenAll(calls.Select(c => c.Task));
+
+        foreach (var (index, task) in calls)
+        {
+            AssertSameTagging(expected[index], await task);
+        }
+        Assert.Equal(["ner-inference-0", "ner-inference-1"], passThreads.Keys.Order());
     }
 
     [Fact]
@@ -63,7 +81,7 @@ public sealed class BatchingTaggerTests : IDisposable
     [Fact]
     public async Task AFullQueueRefusesAtOnceInsteadOfGrowing()
     {
-        await using var tagger = new BatchingTagger(model, new BatchingOptions { QueueCapacity = 1, MaxBatchSentences = 1 });
+        await using var tagger = new BatchingTagger(model, new BatchingOptions { QueueCapacity = 1, MaxBatchSentences = 1, InferenceThreads = 1 });
         var longText = string.Join(" ", Enumerable.Repeat("John Smith flew to London .", 4000));
         var accepted = new List<Task<TaggedText>>();
         var refused = 0;
@@ -94,10 +112,12 @@ public sealed class BatchingTaggerTests : IDisposable
         Assert.Equal(4 + 1, (await kept).TokenCount);
     }
 
-    [Fact]
-    public async Task DisposingFinishesQueuedWorkThenRefusesNewWork()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task DisposingFinishesQueuedWorkThenRefusesNewWork(int inferenceThreads)
     {
-        var tagger = new BatchingTagger(model, new BatchingOptions { MaxBatchSentences = 1 });
+        var tagger = new BatchingTagger(model, new BatchingOptions { MaxBatchSentences = 1, InferenceThreads = inferenceThreads });
         var queued = Enumerable.Range(0, 30).Select(_ => tagger.TagAsync("Reuters reported from Paris.")).ToArray();
         await tagger.DisposeAsync();
         Assert.All(queued, task => Assert.True(task.IsCompletedSuccessfully));
@@ -112,5 +132,17 @@ public sealed class BatchingTaggerTests : IDisposable
         await tagger.DisposeAsync();
         await tagger.DisposeAsync();
         Assert.True(result.IsCompletedSuccessfully);
+    }
+
+    /// <summary>
+    /// Same spans and tags; scores equal to float precision. A text's scores move in the last digits with the
+    /// shape of the batch it shared (matrix products of other sizes add in another order).
+    /// </summary>
+    private static void AssertSameTagging(TaggedText expected, TaggedText actual)
+    {
+        Assert.Equal(expected.Entities.Select(e => (e.Label, e.Start, e.End, e.Text)), actual.Entities.Select(e => (e.Label, e.Start, e.End, e.Text)));
+        Assert.Equal(expected.Entities.Select(e => e.Score), actual.Entities.Select(e => e.Score), (a, b) => Math.Abs(a - b) < 1e-5);
+        Assert.Equal(expected.Tokens!.Select(t => (t.Text, t.Start, t.End, t.Tag)), actual.Tokens!.Select(t => (t.Text, t.Start, t.End, t.Tag)));
+        Assert.Equal(expected.Tokens!.Select(t => t.Probability), actual.Tokens!.Select(t => t.Probability), (a, b) => Math.Abs(a - b) < 1e-5);
     }
 }

@@ -60,6 +60,47 @@ public sealed class NerModelTests : IDisposable
     }
 
     [Fact]
+    public void ATextGetsTheSameScoresWhateverItSharesABatchWith()
+    {
+        const string text = "John Smith flew to London.";
+        var alone = model.Tag([text], includeTokens: true)[0];
+        var shared = model.Tag([text, "Internationalisation of Schleswig-Holstein's counterintelligence."], includeTokens: true)[0];
+
+        // Equal to float precision (other batch shapes add in another order), not merely the same tags.
+        Assert.Equal(alone.Tokens!.Select(t => t.Tag), shared.Tokens!.Select(t => t.Tag));
+        Assert.Equal(alone.Tokens!.Select(t => t.Probability), shared.Tokens!.Select(t => t.Probability), (a, b) => Math.Abs(a - b) < 1e-6);
+    }
+
+    [Fact]
+    public void ThreadsTaggingSideBySideGetTheSameScoresAsOneThreadAlone()
+    {
+        string[][] sentences =
+        [
+            ["John", "Smith", "flew", "to", "London", "."],
+            ["EU", "rejects", "German", "call", "to", "boycott", "British", "lamb", "."],
+            ["Peter", "Blackburn"],
+            .. Enumerable.Range(3, 40).Select(n => Enumerable.Range(0, n).Select(i => i % 5 == 0 ? "Paris" : "the").ToArray()),
+        ];
+        // Each thread tags its own share, so that any state shared by mistake would mix different sentences.
+        var shares = Enumerable.Range(0, 4).Select(t => sentences.Where((_, i) => i % 4 == t).ToArray()).ToArray();
+        var expected = shares.Select(share => model.PredictLogProbabilities(share)).ToArray();
+
+        var results = new float[shares.Length][][];
+        var threads = Enumerable.Range(0, shares.Length).Select(t => new Thread(() =>
+        {
+            for (var round = 0; round < 20; round++)
+                results[t] = model.PredictLogProbabilities(shares[t]);
+        })).ToArray();
+        foreach (var thread in threads)
+            thread.Start();
+        foreach (var thread in threads)
+            thread.Join();
+
+        for (var t = 0; t < shares.Length; t++)
+            Assert.Equal(expected[t], results[t]);
+    }
+
+    [Fact]
     public void TaggingManySentencesInALoopKeepsNoTensorsAlive()
     {
         var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
