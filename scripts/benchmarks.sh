@@ -10,14 +10,16 @@ mkdir -p "$out"
 dotnet build benchmarks/NerService.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
 bench="dotnet benchmarks/NerService.Benchmarks/bin/Release/net10.0/NerService.Benchmarks.dll"
 
-# The tagger alone: libtorch's default threads (one per core), then one thread.
+# The tagger alone: one worker per core, one libtorch thread each (the service's default); then one worker with
+# libtorch's threads inside each pass instead, the configuration before inference threads.
 $bench model --data "$data" | tee "$out/model.txt"
-$bench model --data "$data" --threads 1 | tee "$out/model-1-thread.txt"
+$bench model --data "$data" --workers 1 --threads 2 | tee "$out/model-1-worker-2-threads.txt"
 # Running text as the service sees it, against the data set's own tokens.
 $bench fidelity --data "$data" | tee "$out/fidelity.txt"
-# POST /ner under load, dynamic batching against batch size 1.
-$bench service --data "$data" --torch-threads 1 --output "$out/service-1-thread.md" | tee "$out/service-1-thread.txt"
+# POST /ner under load, dynamic batching against batch size 1: the defaults, then one inference thread with two
+# libtorch threads.
 $bench service --data "$data" --output "$out/service.md" | tee "$out/service.txt"
+$bench service --data "$data" --inference-threads 1 --torch-threads 2 --output "$out/service-1-inference-thread.md" | tee "$out/service-1-inference-thread.txt"
 # What storing costs.
 scripts/postgres.sh start >/dev/null
-$bench storage --data "$data" --torch-threads 1 --postgres "$(scripts/postgres.sh url)" --output "$out/storage.md" | tee "$out/storage.txt"
+$bench storage --data "$data" --postgres "$(scripts/postgres.sh url)" --output "$out/storage.md" | tee "$out/storage.txt"
