@@ -46,6 +46,7 @@ public static class TrainingCommands
         var batch = new Option<int?>("--batch-size") { Description = $"Sentences per batch (default {defaults.BatchSize})." };
         var rate = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {defaults.LearningRate})." };
         var decay = new Option<double?>("--learning-rate-decay") { Description = $"Rate at epoch e is rate / (1 + decay * e) (default {defaults.LearningRateDecay})." };
+        var runningText = new Option<bool>("--add-running-text") { Description = "Also train on the training documents as running text, cut into sentences by the service's splitter." };
         var average = new Option<bool>("--average-weights") { Description = "Keep the running mean of each epoch's weights (stochastic weight averaging) as the model." };
         var seed = new Option<int?>("--seed") { Description = $"Random seed (default {defaults.Seed})." };
         var greedy = new Option<bool>("--greedy-validation") { Description = "Score validation with greedy decoding instead of constrained Viterbi." };
@@ -55,7 +56,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -88,6 +89,7 @@ public static class TrainingCommands
                 LearningRate = parse.GetValue(rate) ?? options.LearningRate,
                 LearningRateDecay = parse.GetValue(decay) ?? options.LearningRateDecay,
                 AverageWeights = parse.GetValue(average) || options.AverageWeights,
+                AddRunningText = parse.GetValue(runningText) || options.AddRunningText,
                 Seed = parse.GetValue(seed) ?? options.Seed,
                 ValidationDecoding = parse.GetValue(greedy) ? Decoding.Greedy : options.ValidationDecoding,
                 Resume = parse.GetValue(resume),

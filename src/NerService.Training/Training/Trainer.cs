@@ -43,7 +43,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         // Asked once: the commit cannot change during a run, and each ask starts a git process.
         var sourceCommit = SourceCommit();
 
-        var train = ConllReader.ReadFile(options.TrainPath, options.Scheme, options.InputScheme);
+        IReadOnlyList<ConllSentence> train = ConllReader.ReadFile(options.TrainPath, options.Scheme, options.InputScheme);
         var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
         output.WriteLine($"train: {train.Count} sentences, {train.Sum(s => s.Tokens.Count)} tokens; validation: {validation.Count} sentences");
 
@@ -55,6 +55,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             : CreateBundle(train);
         if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
             throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
+        if (options.AddRunningText)
+            train = [.. train, .. RunningTextSentences(train)];
         var network = bundle.Network;
         var tags = bundle.TagSet;
         var history = state?.History.ToList() ?? [];
@@ -176,6 +178,23 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         bundle.Dispose();
         averaged?.Dispose();
         return history;
+    }
+
+    /// <summary>The training documents as the service cuts their running text, where the cut differs from the data set's sentences.</summary>
+    private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train)
+    {
+        var known = train.Select(s => string.Join(' ', s.Tokens)).ToHashSet(StringComparer.Ordinal);
+        var added = new List<ConllSentence>();
+        foreach (var document in RunningText.ReadDocuments(options.TrainPath, options.Scheme, options.InputScheme))
+        {
+            foreach (var sentence in RunningText.AsTheServiceSplitsIt(document, " ", options.Scheme))
+            {
+                if (known.Add(string.Join(' ', sentence.Tokens)))
+                    added.Add(sentence);
+            }
+        }
+        output.WriteLine($"running text: {added.Count} more sentences, {added.Sum(s => s.Tokens.Count)} tokens, where the service cuts the training documents differently");
+        return added;
     }
 
     /// <summary>A second network with the same weights, to hold their running mean.</summary>

@@ -45,6 +45,13 @@ public sealed record TrainingOptions
     /// </summary>
     public bool FineTuneEmbeddings { get; init; }
 
+    /// <summary>
+    /// Also train on each training document written as running text and cut by the service's own tokenizer and
+    /// sentence splitter, wherever that cut differs from the data set's sentences (headlines, bylines and
+    /// datelines without closing punctuation run into the next sentence): the inputs a user's text will give.
+    /// </summary>
+    public bool AddRunningText { get; init; }
+
     public int Epochs { get; init; } = 40;
 
     /// <summary>Stop after this many epochs without a better validation F1.</summary>
@@ -99,6 +106,7 @@ public sealed record TrainingOptions
         ["learningRateDecay"] = LearningRateDecay.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["gradientClipNorm"] = GradientClipNorm.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["averageWeights"] = AverageWeights.ToString(),
+        ["addRunningText"] = AddRunningText.ToString(),
         ["seed"] = Seed.ToString(),
         ["optimizer"] = "Adam",
         ["validationDecoding"] = ValidationDecoding.ToString(),
