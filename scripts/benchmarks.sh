@@ -8,6 +8,8 @@ out=${1:-runs/benchmarks}
 data=${NERSERVICE_DATA:-../shared/data/conll2003}/valid.txt
 mkdir -p "$out"
 dotnet build benchmarks/NerService.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
+# The compiler servers the build leaves behind would share the CPU with the first measurements.
+dotnet build-server shutdown >/dev/null
 bench="dotnet benchmarks/NerService.Benchmarks/bin/Release/net10.0/NerService.Benchmarks.dll"
 
 # The tagger alone: one worker per core, one libtorch thread each (the service's default); then one worker with

@@ -18,22 +18,23 @@ internal static class ModelBenchmark
         var bundle = new Option<string>("--bundle") { Description = "Model bundle.", DefaultValueFactory = _ => "models/ner-default.bundle" };
         var data = new Option<string>("--data") { Description = "CoNLL file whose sentences are tagged.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
         var seconds = new Option<double>("--seconds") { Description = "Time per speed measurement.", DefaultValueFactory = _ => 10 };
+        var warmUp = new Option<double>("--warm-up") { Description = "Uncounted tagging before each speed measurement, in seconds.", DefaultValueFactory = _ => 3 };
         var memorySentences = new Option<int>("--memory-sentences") { Description = "Sentences tagged for the memory check.", DefaultValueFactory = _ => 100_000 };
         var workers = new Option<int>("--workers") { Description = "Threads tagging batches side by side, sharing one model, as the service's inference threads do (default: one per core).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads per forward pass (default: cores / workers, as in the service)." };
         var command = new Command("model", "Tokens/s at batch 64 and batch 1, and memory growth over many sentences.")
         {
-            bundle, data, seconds, memorySentences, threads, workers,
+            bundle, data, seconds, warmUp, memorySentences, threads, workers,
         };
         command.SetAction(parse =>
         {
             TorchRuntime.SetThreads(parse.GetValue(threads) ?? TorchRuntime.ThreadsPerPass(parse.GetValue(workers)));
-            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, parse.GetValue(seconds), parse.GetValue(memorySentences), parse.GetValue(workers));
+            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(memorySentences), parse.GetValue(workers));
         });
         return command;
     }
 
-    private static void Run(string bundlePath, string dataPath, double seconds, int memorySentences, int workers)
+    private static void Run(string bundlePath, string dataPath, TimeSpan warmUp, TimeSpan duration, int memorySentences, int workers)
     {
         using var model = NerModel.Load(bundlePath);
         var sentences = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2)
@@ -45,8 +46,8 @@ internal static class ModelBenchmark
         // caller alone (batch 1 there is one sentence at a time).
         foreach (var (batchSize, parallel) in new[] { (64, workers), (64, 1), (1, 1), (1, workers) }.Distinct())
         {
-            MeasureParallel(model, sentences, batchSize, TimeSpan.FromSeconds(1), parallel); // warm-up
-            var (tokens, elapsed, calls) = MeasureParallel(model, sentences, batchSize, TimeSpan.FromSeconds(seconds), parallel);
+            MeasureParallel(model, sentences, batchSize, warmUp, parallel);
+            var (tokens, elapsed, calls) = MeasureParallel(model, sentences, batchSize, duration, parallel);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
         }

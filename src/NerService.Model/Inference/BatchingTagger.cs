@@ -114,7 +114,9 @@ public sealed class BatchingTagger : IAsyncDisposable
         {
             while (true)
             {
-                var first = carried ?? TakeNext();
+                var first = carried is { CancellationToken.IsCancellationRequested: false } ? carried : TakeNext();
+                if (carried is not null && first != carried)
+                    carried.Dispose(); // its caller went away while it waited
                 carried = null;
                 if (first is null)
                 {
