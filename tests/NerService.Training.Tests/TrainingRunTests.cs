@@ -133,6 +133,20 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Equal(history.Max(h => h.F1), Evaluator.Evaluate(model, sentences, Decoding.Constrained).Metrics.F1, 10);
     }
 
+    [Fact]
+    public void RunningTextAddsTheSentencesTheServiceWouldCutDifferently()
+    {
+        var options = TinyOptions("running.bundle") with { Epochs = 1, AddRunningText = true };
+        // A headline without a full stop: as running text it runs into the sentence after it.
+        File.WriteAllText(options.TrainPath, TinyCorpus.Replace("-DOCSTART- -X- -X- O\n", "-DOCSTART- -X- -X- O\n\nGERMANY NNP B-NP B-LOC\nWINS VBZ B-VP O\n"));
+        var log = new StringWriter();
+
+        new Trainer(options, log, TextWriter.Null).Run();
+
+        Assert.Contains("train: 5 sentences, 24 tokens", log.ToString());
+        Assert.Contains("running text: 1 more sentences, 7 tokens", log.ToString());
+    }
+
     private static float[][] Weights(string bundlePath)
     {
         using var bundle = NerService.Model.Bundles.ModelBundle.Load(bundlePath);
