@@ -147,6 +147,23 @@ public sealed class TrainingRunTests : IDisposable
         Assert.Contains("running text: 1 more sentences, 7 tokens", log.ToString());
     }
 
+    [Fact]
+    public void AResumedAveragingStageContinuesWhereTheInterruptedOneStopped()
+    {
+        var first = TinyOptions("base.bundle") with { Epochs = 3, Dropout = 0.5 };
+        new Trainer(first, TextWriter.Null, TextWriter.Null).Run();
+        var stage = TinyOptions("stage.bundle") with { InitFrom = first.OutputPath, FineTuneEmbeddings = true, AverageWeights = true, Patience = 10 };
+
+        var uninterrupted = new Trainer(stage with { Epochs = 4 }, TextWriter.Null, TextWriter.Null).Run();
+        var resumedOptions = stage with { OutputPath = Path.Combine(directory, "stage-resumed.bundle") };
+        new Trainer(resumedOptions with { Epochs = 2 }, TextWriter.Null, TextWriter.Null).Run();
+        var resumed = new Trainer(resumedOptions with { Epochs = 4, Resume = true }, TextWriter.Null, TextWriter.Null).Run();
+
+        Assert.Equal(uninterrupted.Select(h => h.Loss), resumed.Select(h => h.Loss));
+        Assert.Equal(uninterrupted.Select(h => h.F1), resumed.Select(h => h.F1));
+        Assert.Equal(Weights(stage.OutputPath + ".checkpoint.average"), Weights(resumedOptions.OutputPath + ".checkpoint.average"));
+    }
+
     private static float[][] Weights(string bundlePath)
     {
         using var bundle = NerService.Model.Bundles.ModelBundle.Load(bundlePath);
