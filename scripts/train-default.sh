@@ -5,7 +5,7 @@
 # patience 6. Stage 2: from stage 1's best epoch, the word vectors are fine-tuned too, Adam 0.0003, up to 14 epochs,
 # patience 3. Stage 3: from stage 2's best, stochastic weight averaging (Adam at a constant 0.001; the running mean
 # of each epoch's weights is what is validated and kept), training also on the documents as running text cut by
-# the service's own sentence splitter; up to 16 epochs, patience 6. Each stage keeps its best validation epoch;
+# the service's own sentence splitter; up to 24 epochs, patience 6. Each stage keeps its best validation epoch;
 # logs (JSON lines), learning curves (PNG) and checkpoints go beside the bundles. Copy the stage 3 bundle to
 # models/ner-default.bundle.
 set -euo pipefail
@@ -22,5 +22,5 @@ $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out
   --fine-tune-embeddings --output "$out/stage2/ner-default.bundle" --epochs 14 --patience 3 --learning-rate 0.0003 --threads 1 --resume
 $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out/stage2/ner-default.bundle" \
   --fine-tune-embeddings --add-running-text --average-weights --output "$out/stage3/ner-default.bundle" \
-  --epochs 16 --patience 6 --learning-rate 0.001 --learning-rate-decay 0 --threads 1 --resume
+  --epochs 24 --patience 6 --learning-rate 0.001 --learning-rate-decay 0 --threads 1 --resume
 $cli evaluate --model "$out/stage3/ner-default.bundle" --data "$data/valid.txt"
