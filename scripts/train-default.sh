@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the default model (models/ner-default.bundle) from CoNLL-2003 train.txt, early-stopped on valid.txt.
-#   scripts/train-default.sh [OUTPUT_DIR]      (default runs/default; about two hours on 2 cores)
+#   scripts/train-default.sh [OUTPUT_DIR]      (default runs/default; about two and a half hours on 2 cores)
 # Stage 1: BiLSTM + char CNN + casing over frozen GloVe vectors, Adam 0.0015, batches of 16, up to 40 epochs,
 # patience 6. Stage 2: from stage 1's best epoch, the word vectors are fine-tuned too, Adam 0.0003, up to 14 epochs,
 # patience 3. Stage 3: from stage 2's best, stochastic weight averaging (Adam at a constant 0.001; the running mean
