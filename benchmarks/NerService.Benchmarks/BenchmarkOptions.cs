@@ -10,7 +10,7 @@ internal sealed record BenchmarkSettings(
     int? InferenceThreads)
 {
     /// <summary>The service's inference threads: as set, or its default (one per core on a CPU).</summary>
-    public int Workers => InferenceThreads ?? Environment.ProcessorCount;
+    public int Workers => InferenceThreads ?? NerService.Model.Inference.BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU);
 
     /// <summary>libtorch threads per forward pass: as set, or the service's default (the cores shared among the workers).</summary>
     public int ThreadsPerPass => TorchThreads ?? NerService.Model.Inference.TorchRuntime.ThreadsPerPass(Workers);

@@ -20,7 +20,7 @@ internal static class ModelBenchmark
         var seconds = new Option<double>("--seconds") { Description = "Time per speed measurement.", DefaultValueFactory = _ => 10 };
         var warmUp = new Option<double>("--warm-up") { Description = "Uncounted tagging before each speed measurement, in seconds.", DefaultValueFactory = _ => 3 };
         var memorySentences = new Option<int>("--memory-sentences") { Description = "Sentences tagged for the memory check.", DefaultValueFactory = _ => 100_000 };
-        var workers = new Option<int>("--workers") { Description = "Threads tagging batches side by side, sharing one model, as the service's inference threads do (default: one per core).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var workers = new Option<int>("--workers") { Description = "Threads tagging batches side by side, sharing one model, as the service's inference threads do (default: one per core).", DefaultValueFactory = _ => BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU) };
         var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads per forward pass (default: cores / workers, as in the service)." };
         var command = new Command("model", "Tokens/s at batch 64 and batch 1, and memory growth over many sentences.")
         {
@@ -61,6 +61,7 @@ internal static class ModelBenchmark
         var peak = before;
         var batches = (memorySentences + 63) / 64;
         var taken = -1;
+        var taggersGate = new object();
         var clock = Stopwatch.StartNew();
         var taggers = Enumerable.Range(0, workers).Select(w => new Thread(() =>
         {
@@ -71,7 +72,8 @@ internal static class ModelBenchmark
                 if (batch % 100 == 0)
                 {
                     using var current = Process.GetCurrentProcess();
-                    Interlocked.Exchange(ref peak, Math.Max(Interlocked.Read(ref peak), current.WorkingSet64));
+                    lock (taggersGate)
+                        peak = Math.Max(peak, current.WorkingSet64);
                 }
             }
         })).ToArray();

@@ -25,7 +25,7 @@ internal static class TextFidelity
     private static void Run(string bundlePath, string dataPath)
     {
         using var model = NerModel.Load(bundlePath);
-        var documents = RunningText.ReadDocuments(dataPath, model.TagSet.Scheme);
+        var documents = ConllReader.ReadDocuments(dataPath, model.TagSet.Scheme);
         var sentences = documents.SelectMany(d => d).ToList();
         var onTokens = model.TagTokens(sentences.Select(s => s.Tokens).ToArray());
         var tokenMetrics = EntityMetrics.Compute(sentences.Select((s, i) => (s.Tags, (IReadOnlyList<string>)onTokens[i])), model.TagSet.Scheme);

@@ -23,10 +23,36 @@ public static class ConllReader
         return Read(reader, path, targetScheme, sourceScheme);
     }
 
+    /// <summary>
+    /// Reads a CoNLL file as its <c>-DOCSTART-</c> documents, each the list of its sentences, in one pass (error
+    /// messages name the file's own lines). Documents without sentences are left out.
+    /// </summary>
+    /// <exception cref="ConllFormatException">The file is malformed.</exception>
+    public static IReadOnlyList<IReadOnlyList<ConllSentence>> ReadDocuments(string path, TaggingScheme targetScheme, TaggingScheme? sourceScheme = null)
+    {
+        using var reader = new StreamReader(path, new FileStreamOptions { BufferSize = 1 << 16 });
+        var documentStarts = new List<int>();
+        var sentences = Read(reader, path, targetScheme, sourceScheme, documentStarts);
+        var documents = new List<IReadOnlyList<ConllSentence>>();
+        var first = 0;
+        foreach (var end in documentStarts.Append(sentences.Count))
+        {
+            if (end > first)
+                documents.Add(sentences.Take(first..end).ToArray());
+            first = end;
+        }
+        return documents;
+    }
+
     /// <summary>Reads CoNLL text; <paramref name="fileName"/> names the source in error messages.</summary>
     /// <exception cref="ConllFormatException">The text is malformed.</exception>
     public static IReadOnlyList<ConllSentence> Read(
         TextReader reader, string fileName, TaggingScheme targetScheme, TaggingScheme? sourceScheme = null)
+        => Read(reader, fileName, targetScheme, sourceScheme, documentStarts: null);
+
+    /// <summary>The reader; <paramref name="documentStarts"/>, when given, receives the index of each <c>-DOCSTART-</c>'s first sentence.</summary>
+    private static IReadOnlyList<ConllSentence> Read(
+        TextReader reader, string fileName, TaggingScheme targetScheme, TaggingScheme? sourceScheme, List<int>? documentStarts)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(fileName);
@@ -73,6 +99,7 @@ public static class ConllReader
             if (token.SequenceEqual(DocumentStart))
             {
                 EndSentence();
+                documentStarts?.Add(sentences.Count);
                 continue;
             }
 

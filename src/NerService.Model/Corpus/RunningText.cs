@@ -12,31 +12,6 @@ public static class RunningText
     private static readonly HashSet<string> NoSpaceBefore = [",", ".", ":", ";", "!", "?", ")", "]", "}", "%", "'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "..."];
     private static readonly HashSet<string> NoSpaceAfter = ["(", "[", "{", "$", "US$"];
 
-    /// <summary>The file's sentences grouped by <c>-DOCSTART-</c> document (the reader itself drops those lines).</summary>
-    public static List<List<ConllSentence>> ReadDocuments(string path, TaggingScheme scheme, TaggingScheme? sourceScheme = null)
-    {
-        var documents = new List<List<ConllSentence>>();
-        var block = new StringBuilder();
-        void Flush()
-        {
-            if (block.Length == 0)
-                return;
-            var sentences = ConllReader.Read(new StringReader(block.ToString()), path, scheme, sourceScheme);
-            if (sentences.Count > 0)
-                documents.Add([.. sentences]);
-            block.Clear();
-        }
-        foreach (var line in File.ReadLines(path))
-        {
-            if (line.StartsWith("-DOCSTART-", StringComparison.Ordinal))
-                Flush();
-            else
-                block.AppendLine(line);
-        }
-        Flush();
-        return documents;
-    }
-
     /// <summary>The document as text, sentences joined by <paramref name="separator"/>, and each token's character span.</summary>
     public static (string Text, List<(int Start, int End)[]> Offsets) Detokenize(IReadOnlyList<ConllSentence> document, string separator)
     {

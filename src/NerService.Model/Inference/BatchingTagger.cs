@@ -114,9 +114,12 @@ public sealed class BatchingTagger : IAsyncDisposable
         {
             while (true)
             {
-                var first = carried is { CancellationToken.IsCancellationRequested: false } ? carried : TakeNext();
-                if (carried is not null && first != carried)
+                if (carried is { CancellationToken.IsCancellationRequested: true })
+                {
                     carried.Dispose(); // its caller went away while it waited
+                    carried = null;
+                }
+                var first = carried ?? TakeNext();
                 carried = null;
                 if (first is null)
                 {

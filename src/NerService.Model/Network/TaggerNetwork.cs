@@ -68,8 +68,8 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         var features = new List<Tensor> { word_embedding.call(batch.Words) };
         if (char_embedding is not null && char_cnn is not null)
         {
-            // Characters come once per distinct word of the batch ([words, characters]): no convolution runs on
-            // padding or twice on the same word. Each real token takes its word's features at its position.
+            // Characters come once per distinct word of the batch ([words, characters]): no convolution runs on a
+            // padding token or twice on the same word. Each real token takes its word's features at its position.
             var (b, t) = (batch.Words.shape[0], batch.Words.shape[1]);
             var chars = char_embedding.call(batch.Chars).transpose(1, 2);         // [words, dim, characters]
             var filters = char_cnn.call(chars).max(dim: 2).values                  // [words, filters]

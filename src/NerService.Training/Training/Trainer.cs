@@ -43,7 +43,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         // Asked once: the commit cannot change during a run, and each ask starts a git process.
         var sourceCommit = SourceCommit();
 
-        IReadOnlyList<ConllSentence> train = ConllReader.ReadFile(options.TrainPath, options.Scheme, options.InputScheme);
+        var trainDocuments = ConllReader.ReadDocuments(options.TrainPath, options.Scheme, options.InputScheme);
+        IReadOnlyList<ConllSentence> train = [.. trainDocuments.SelectMany(d => d)];
         var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
         output.WriteLine($"train: {train.Count} sentences, {train.Sum(s => s.Tokens.Count)} tokens; validation: {validation.Count} sentences");
 
@@ -56,7 +57,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
             throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
         if (options.AddRunningText)
-            train = [.. train, .. RunningTextSentences(train)];
+            train = [.. train, .. RunningTextSentences(train, trainDocuments)];
         var network = bundle.Network;
         var tags = bundle.TagSet;
         var history = state?.History.ToList() ?? [];
@@ -181,11 +182,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     }
 
     /// <summary>The training documents as the service cuts their running text, where the cut differs from the data set's sentences.</summary>
-    private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train)
+    private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train, IReadOnlyList<IReadOnlyList<ConllSentence>> documents)
     {
         var known = train.Select(s => string.Join(' ', s.Tokens)).ToHashSet(StringComparer.Ordinal);
         var added = new List<ConllSentence>();
-        foreach (var document in RunningText.ReadDocuments(options.TrainPath, options.Scheme, options.InputScheme))
+        foreach (var document in documents)
         {
             foreach (var sentence in RunningText.AsTheServiceSplitsIt(document, " ", options.Scheme))
             {
