@@ -13,10 +13,7 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
         var time = 1;
         foreach (var sentence in sentences)
             time = Math.Max(time, sentence.Count);
-        // Every word is padded to the same width, whatever else is in the batch: the CNN's max runs over the padding
-        // too, so a width that followed the batch's longest word would make one caller's results depend on the
-        // other texts it shares a forward pass with.
-        var charWidth = config.UseCharacters ? Math.Max(config.CharKernelWidth, config.MaxWordCharacters) : 1;
+        var charWidth = config.UseCharacters ? CharacterWidth(sentences) : 1;
 
         var tokenCount = 0;
         foreach (var sentence in sentences)
@@ -64,5 +61,22 @@ public sealed class BatchBuilder(WordVocabulary words, CharVocabulary characters
             tensor(positions, [tokenCount], ScalarType.Int64).to(device),
             tensor(casingIds, [batchSize, time], ScalarType.Int64).to(device),
             tensor(lengths, [batchSize], ScalarType.Int64));
+    }
+
+    // Each word's characters are padded to the same width whatever else is in its batch, or one caller's scores
+    // would depend on the texts it shares a forward pass with: the CNN's max also runs over the padding. Padding
+    // only matters up to the first position whose window holds no character (its value is the CNN's bias, and
+    // any further padding repeats it), so a width of the batch's longest word + the kernel's reach gives every
+    // word exactly what the full width gives it, with less work on batches of short words.
+    private int CharacterWidth(IReadOnlyList<IReadOnlyList<string>> sentences)
+    {
+        var longest = 0;
+        foreach (var sentence in sentences)
+        {
+            foreach (var word in sentence)
+                longest = Math.Max(longest, word.Length);
+        }
+        var full = Math.Max(config.CharKernelWidth, config.MaxWordCharacters);
+        return Math.Min(full, Math.Max(config.CharKernelWidth, longest + config.CharKernelWidth / 2 + 1));
     }
 }

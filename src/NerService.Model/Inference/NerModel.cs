@@ -153,13 +153,15 @@ public sealed class NerModel : IDisposable
                 var members = order.AsSpan(first, Math.Min(MaxBatchSentences, order.Length - first)).ToArray();
                 using var scope = NewDisposeScope();
                 using var batch = batches.Build(members.Select(p => pieces[p].Words).ToArray(), Device);
-                var scores = bundle.Network.call(batch).log_softmax(2).cpu();
-                var time = (int)scores.shape[1];
+                // [tokens, tags], sentence after sentence: only real tokens leave the network.
+                var scores = bundle.Network.TokenLogProbabilities(batch).cpu();
                 var flat = scores.data<float>().ToArray();
-                for (var i = 0; i < members.Length; i++)
+                var start = 0;
+                foreach (var member in members)
                 {
-                    var length = pieces[members[i]].Words.Count;
-                    pieceScores[members[i]] = flat.AsSpan(i * time * k, length * k).ToArray();
+                    var length = pieces[member].Words.Count * k;
+                    pieceScores[member] = flat.AsSpan(start, length).ToArray();
+                    start += length;
                 }
             }
         }

@@ -65,24 +65,65 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
     public override Tensor forward(TaggerBatch batch)
     {
         using var scope = NewDisposeScope();
+        var input = input_dropout.call(InputFeatures(batch, CharacterFeaturesByConvolution));
+        var encoded = Encode(input, batch.Lengths);
+        return output.call(output_dropout.call(encoded)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Inference: the tag log-probabilities of the real tokens only, shape [tokens, tags], sentence after sentence
+    /// in the order of <see cref="TaggerBatch.TokenPositions"/>. Equal to a log-softmax of <see cref="forward"/>
+    /// in evaluation mode (to float rounding), without the work <see cref="forward"/> spends on padding.
+    /// </summary>
+    public Tensor TokenLogProbabilities(TaggerBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = EncodeTokens(InputFeatures(batch, CharacterFeaturesByLookup), batch);
+        return output.call(encoded).log_softmax(1).MoveToOuterDisposeScope();
+    }
+
+    private Tensor InputFeatures(TaggerBatch batch, Func<Tensor, Tensor> characterFeatures)
+    {
         var features = new List<Tensor> { word_embedding.call(batch.Words) };
         if (char_embedding is not null && char_cnn is not null)
         {
             // Characters come once per distinct word of the batch ([words, characters]): no convolution runs on a
             // padding token or twice on the same word. Each real token takes its word's features at its position.
             var (b, t) = (batch.Words.shape[0], batch.Words.shape[1]);
-            var chars = char_embedding.call(batch.Chars).transpose(1, 2);         // [words, dim, characters]
-            var filters = char_cnn.call(chars).max(dim: 2).values                  // [words, filters]
-                .index_select(0, batch.CharWords);                                 // [tokens, filters]
+            var filters = characterFeatures(batch.Chars).index_select(0, batch.CharWords);   // [tokens, filters]
             var placed = zeros(b * t, filters.shape[1], filters.dtype, filters.device).index_copy(0, batch.TokenPositions, filters);
             features.Add(placed.view(b, t, -1));
         }
         if (casing_embedding is not null)
             features.Add(casing_embedding.call(batch.Casing));
-        var input = input_dropout.call(features.Count == 1 ? features[0] : cat(features, dim: 2));
+        return features.Count == 1 ? features[0] : cat(features, dim: 2);
+    }
 
-        var encoded = Encode(input, batch.Lengths);
-        return output.call(output_dropout.call(encoded)).MoveToOuterDisposeScope();
+    // [words, characters] → [words, filters]: embed, convolve, max over positions. What training differentiates.
+    private Tensor CharacterFeaturesByConvolution(Tensor chars)
+        => char_cnn!.call(char_embedding!.call(chars).transpose(1, 2)).max(dim: 2).values;
+
+    // The same numbers with no convolution: embedding and convolution are both linear, so each character's
+    // contribution at each kernel offset is a row of a small table (characters × offsets·filters), and the
+    // convolution at a position is the sum of its window's rows. The table is made from the current weights
+    // on every call (a few microseconds), so it can never be stale while a trainer evaluates between epochs.
+    private Tensor CharacterFeaturesByLookup(Tensor chars)
+    {
+        var (words, width) = (chars.shape[0], chars.shape[1]);
+        var kernel = char_cnn!.weight!;                                          // [filters, dim, kernel]
+        var (filters, kernelWidth) = (kernel.shape[0], kernel.shape[2]);
+        var embedding = char_embedding!.weight!;
+        var table = embedding.matmul(kernel.permute(1, 2, 0).reshape(kernel.shape[1], -1));   // [chars, kernel·filters]
+        // The convolution pads with zeros (not with the padding character's row): one more row of zeros stands for them.
+        table = cat([table, zeros(1, table.shape[1], table.dtype, table.device)], 0);
+        var padding = kernelWidth / 2;
+        var padded = torch.nn.functional.pad(chars, [padding, padding], value: embedding.shape[0]);
+        var positions = width + 2 * padding - kernelWidth + 1;
+        var rows = table.index_select(0, padded.flatten()).view(words, width + 2 * padding, kernelWidth * filters);
+        var convolved = rows.narrow(1, 0, positions).narrow(2, 0, filters);
+        for (var k = 1; k < kernelWidth; k++)
+            convolved = convolved + rows.narrow(1, k, positions).narrow(2, k * filters, filters);
+        return convolved.max(dim: 1).values + char_cnn.bias!;
     }
 
     private Tensor Encode(Tensor input, Tensor lengths)
@@ -109,6 +150,29 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
             _ => throw new InvalidOperationException(),
         };
         return torch.nn.utils.rnn.pad_packed_sequence(result, batch_first: true, total_length: time).Item1;
+    }
+
+    // The encoder's outputs for the real tokens only, [tokens, hidden], in the order of batch.TokenPositions:
+    // read straight from the packed result, so nothing is padded back out only to be thrown away.
+    private Tensor EncodeTokens(Tensor input, TaggerBatch batch)
+    {
+        if (input.shape[0] == 1)
+            return Encode(input, batch.Lengths).squeeze(0);
+        var time = input.shape[1];
+        var packed = torch.nn.utils.rnn.pack_padded_sequence(input, batch.Lengths, batch_first: true, enforce_sorted: false);
+        using var result = encoder switch
+        {
+            LSTM lstm => lstm.call(packed).Item1,
+            GRU gru => gru.call(packed).Item1,
+            RNN rnn => rnn.call(packed).Item1,
+            _ => throw new InvalidOperationException(),
+        };
+        // Packed rows go step by step, and within a step by sentence in order of decreasing length: the row of
+        // sentence b at step t is (rows of the steps before t) + (b's rank among the sentences sorted).
+        var stepStarts = (result.batch_sizes.cumsum(0) - result.batch_sizes).to(input.device);
+        var rank = result.unsorted_indices.to(input.device);
+        var rows = stepStarts.index_select(0, batch.TokenPositions.remainder(time)) + rank.index_select(0, batch.TokenPositions.div(time, rounding_mode: RoundingMode.floor));
+        return result.data.index_select(0, rows);
     }
 }
 
