@@ -128,10 +128,8 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
 
     private Tensor Encode(Tensor input, Tensor lengths)
     {
-        var time = input.shape[1];
+        // One sentence has no padding: packing would only add work.
         if (input.shape[0] == 1)
-        {
-            // One sentence has no padding: packing would only add work.
             return encoder switch
             {
                 LSTM lstm => lstm.call(input).Item1,
@@ -139,17 +137,20 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
                 RNN rnn => rnn.call(input).Item1,
                 _ => throw new InvalidOperationException(),
             };
-        }
-        // Packing skips the padding: no step is computed on it, and the backward direction starts at each sentence's real end.
+        return torch.nn.utils.rnn.pad_packed_sequence(EncodePacked(input, lengths), batch_first: true, total_length: input.shape[1]).Item1;
+    }
+
+    // Packing skips the padding: no step is computed on it, and the backward direction starts at each sentence's real end.
+    private torch.nn.utils.rnn.PackedSequence EncodePacked(Tensor input, Tensor lengths)
+    {
         var packed = torch.nn.utils.rnn.pack_padded_sequence(input, lengths, batch_first: true, enforce_sorted: false);
-        var result = encoder switch
+        return encoder switch
         {
             LSTM lstm => lstm.call(packed).Item1,
             GRU gru => gru.call(packed).Item1,
             RNN rnn => rnn.call(packed).Item1,
             _ => throw new InvalidOperationException(),
         };
-        return torch.nn.utils.rnn.pad_packed_sequence(result, batch_first: true, total_length: time).Item1;
     }
 
     // The encoder's outputs for the real tokens only, [tokens, hidden], in the order of batch.TokenPositions:
@@ -159,14 +160,7 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         if (input.shape[0] == 1)
             return Encode(input, batch.Lengths).squeeze(0);
         var time = input.shape[1];
-        var packed = torch.nn.utils.rnn.pack_padded_sequence(input, batch.Lengths, batch_first: true, enforce_sorted: false);
-        using var result = encoder switch
-        {
-            LSTM lstm => lstm.call(packed).Item1,
-            GRU gru => gru.call(packed).Item1,
-            RNN rnn => rnn.call(packed).Item1,
-            _ => throw new InvalidOperationException(),
-        };
+        using var result = EncodePacked(input, batch.Lengths);
         // Packed rows go step by step, and within a step by sentence in order of decreasing length: the row of
         // sentence b at step t is (rows of the steps before t) + (b's rank among the sentences sorted).
         var stepStarts = (result.batch_sizes.cumsum(0) - result.batch_sizes).to(input.device);
