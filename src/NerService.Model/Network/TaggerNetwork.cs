@@ -157,8 +157,9 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
     // read straight from the packed result, so nothing is padded back out only to be thrown away.
     private Tensor EncodeTokens(Tensor input, TaggerBatch batch)
     {
+        // One sentence: its tokens are its first positions (none, for an empty sentence padded to one position).
         if (input.shape[0] == 1)
-            return Encode(input, batch.Lengths).squeeze(0);
+            return Encode(input, batch.Lengths).squeeze(0).narrow(0, 0, batch.TokenPositions.shape[0]);
         var time = input.shape[1];
         using var result = EncodePacked(input, batch.Lengths);
         // Packed rows go step by step, and within a step by sentence in order of decreasing length: the row of

@@ -58,6 +58,18 @@ public class InferencePathTests
     }
 
     [Fact]
+    public void AnEmptySentenceGetsNoRowsAloneOrInABatch()
+    {
+        var (network, builder) = Network(RecurrentCell.Lstm, true, 1, 3);
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        using var alone = builder.Build([[]], CPU);
+        using var together = builder.Build([[], Sentences[0], []], CPU);
+        Assert.Equal(0, network.TokenLogProbabilities(alone).shape[0]);
+        Assert.Equal(Sentences[0].Length, network.TokenLogProbabilities(together).shape[0]);
+    }
+
+    [Fact]
     public void ABatchOfShortWordsPadsCharactersOnlyAsFarAsTheConvolutionReaches()
     {
         var (network, builder) = Network(RecurrentCell.Lstm, true, 1, 3);
