@@ -24,7 +24,7 @@ internal sealed record BenchmarkSettings(
     /// The service's configuration as environment variables. Without a database, an address nothing listens on:
     /// the service requires a connection string at start, and tagging with <c>"store": false</c> never uses it.
     /// </summary>
-    public Dictionary<string, string> ServiceEnvironment(int? maxBatchSentences)
+    public Dictionary<string, string> ServiceEnvironment(int? maxBatchSentences, double? maxDelayMs = null)
     {
         var environment = new Dictionary<string, string>
         {
@@ -33,6 +33,8 @@ internal sealed record BenchmarkSettings(
         };
         if (maxBatchSentences is { } sentences)
             environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
+        if (maxDelayMs is { } delay)
+            environment["Ner__Batching__MaxDelayMs"] = delay.ToString(CultureInfo.InvariantCulture);
         if (TorchThreads is { } threads)
             environment["Ner__TorchThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         if (InferenceThreads is { } workers)

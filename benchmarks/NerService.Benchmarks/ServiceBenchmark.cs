@@ -9,13 +9,16 @@ namespace NerService.Benchmarks;
 /// <summary>
 /// The service under load, in one run: the built API started as a child process on a loopback port, a closed-loop
 /// load generator of single CoNLL sentences in this process. Measures (a) dynamic batching against (b) batch size 1
-/// at 64 clients, (c) latency and tokens/s at 1, 16 and 64 clients, and (d) the model's raw tokens/s in this process
-/// at the batch size the service formed, after the service has stopped so the two never share the CPU.
+/// at 64 clients, (c) latency and tokens/s at 1, 16 and 64 clients, (d) the same with inference threads that wait
+/// 2 ms for a batch to fill (a second service, measured in turn with the first at each client count), and (e) the
+/// model's raw tokens/s in this process at the batch size the service formed, after the services have stopped so
+/// that they never share the CPU.
 /// </summary>
 internal static class ServiceBenchmark
 {
     private static readonly int[] ClientCounts = [1, 16, 64];
     private const int CompareClients = 64;
+    private const double WaitingDelayMs = 2;
 
     public static Command Command()
     {
@@ -35,13 +38,18 @@ internal static class ServiceBenchmark
         using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics
 
         var dynamic = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
+        var waiting = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
         await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: null), requireDatabase: false, settings.StartTimeout))
+        await using (var waitingService = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: null, WaitingDelayMs), requireDatabase: false, settings.StartTimeout))
         {
+            // Each client count on both services in turn, so that a drift in the machine's speed falls on both;
+            // the idle one only waits for requests.
             foreach (var clients in ClientCounts)
             {
-                var (result, figures) = await MeasureAsync(service, client, sentences, clients, settings);
-                dynamic[clients] = (result, figures);
-                Print($"dynamic batching, {clients,2} clients", result, figures);
+                dynamic[clients] = await MeasureAsync(service, client, sentences, clients, settings);
+                Print($"dynamic batching, {clients,2} clients", dynamic[clients].Load, dynamic[clients].Batches);
+                waiting[clients] = await MeasureAsync(waitingService, client, sentences, clients, settings);
+                Print($"2 ms wait,        {clients,2} clients", waiting[clients].Load, waiting[clients].Batches);
             }
         }
 
@@ -67,7 +75,7 @@ internal static class ServiceBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}, {settings.Workers} workers: {raw[batchSize],10:N0} tokens/s (in process)"));
         }
 
-        var report = Report(settings, dynamic, single, typicalBatch, raw);
+        var report = Report(settings, dynamic, waiting, single, typicalBatch, raw);
         Console.WriteLine();
         Console.WriteLine(report);
         if (settings.OutputPath is { } output)
@@ -99,8 +107,8 @@ internal static class ServiceBenchmark
         result.Rejected + result.Failed == 0 ? "" : $"  ({result.Rejected} rejected with 503, {result.Failed} failed)";
 
     private static string Report(
-        BenchmarkSettings settings, Dictionary<int, (LoadResult Load, BatchFigures Batches)> dynamic, LoadResult single,
-        int typicalBatch, SortedDictionary<int, double> raw)
+        BenchmarkSettings settings, Dictionary<int, (LoadResult Load, BatchFigures Batches)> dynamic,
+        Dictionary<int, (LoadResult Load, BatchFigures Batches)> waiting, LoadResult single, int typicalBatch, SortedDictionary<int, double> raw)
     {
         var (busy, batches) = dynamic[CompareClients];
         var speedup = busy.TokensPerSecond / single.TokensPerSecond;
@@ -114,14 +122,19 @@ internal static class ServiceBenchmark
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var (clients, (result, figures)) in dynamic.OrderBy(d => d.Key))
             text.AppendLine(invariant, $"| dynamic | {clients} | {result.RequestsPerSecond:N0} | {result.TokensPerSecond:N0} | {result.Percentile(50):F1} | {result.Percentile(99):F1} | {figures.SentencesPerBatch:F1} |");
+        foreach (var (clients, (result, figures)) in waiting.OrderBy(d => d.Key))
+            text.AppendLine(invariant, $"| dynamic, {WaitingDelayMs} ms wait | {clients} | {result.RequestsPerSecond:N0} | {result.TokensPerSecond:N0} | {result.Percentile(50):F1} | {result.Percentile(99):F1} | {figures.SentencesPerBatch:F1} |");
         text.AppendLine(invariant, $"| batch size 1 | {CompareClients} | {single.RequestsPerSecond:N0} | {single.TokensPerSecond:N0} | {single.Percentile(50):F1} | {single.Percentile(99):F1} | 1 |");
         text.AppendLine();
         text.AppendLine(invariant, $"- dynamic batching / batch size 1 at {CompareClients} clients: **{speedup:F1}x** tokens/s (goal ≥ 5x: {Verdict(speedup >= 5)})");
+        var againstWaiting = string.Join("; ", ClientCounts.Select(c => string.Create(invariant,
+            $"{c} client{(c == 1 ? "" : "s")} {dynamic[c].Load.TokensPerSecond / waiting[c].Load.TokensPerSecond:F2}x (p50 {dynamic[c].Load.Percentile(50):F1} against {waiting[c].Load.Percentile(50):F1} ms)")));
+        text.AppendLine(invariant, $"- the service's default delay against a {WaitingDelayMs} ms wait for batches to fill, tokens/s: {againstWaiting}");
         text.AppendLine(invariant, $"- service batches at {CompareClients} clients: {batches.SentencesPerBatch:F1} sentences and {batches.TokensPerBatch:F0} tokens on average; on average {batches.BusyInferenceThreads:F2} inference threads busy in forward passes");
         text.AppendLine(invariant, $"- raw model in process, batch {typicalBatch} (the service's mean batch), {settings.Workers} workers: {raw[typicalBatch]:N0} tokens/s; service/raw = **{ofRaw:F2}** (goal ≥ 0.5: {Verdict(ofRaw >= 0.5)})");
         if (typicalBatch != 64)
             text.AppendLine(invariant, $"- raw model in process, batch 64, {settings.Workers} workers: {raw[64]:N0} tokens/s; service/raw = {ofRaw64:F2}");
-        var problems = dynamic.Values.Select(d => d.Load).Append(single).Sum(r => r.Rejected + r.Failed);
+        var problems = dynamic.Values.Concat(waiting.Values).Select(d => d.Load).Append(single).Sum(r => r.Rejected + r.Failed);
         if (problems > 0)
             text.AppendLine(invariant, $"- {problems} requests were rejected or failed during the measurements (not counted in the throughput)");
         return text.ToString();

@@ -53,8 +53,8 @@ public sealed class BatchingSettings
     /// <summary>Most tokens in one forward pass. Default 4096.</summary>
     public int MaxBatchTokens { get; set; } = 4096;
 
-    /// <summary>Milliseconds the inference thread waits for a batch to fill. Default 2.</summary>
-    public double MaxDelayMs { get; set; } = 2;
+    /// <summary>Milliseconds an inference thread with some work waits for its batch to fill; unset (the default): 0 on a CPU, 2 on CUDA.</summary>
+    public double? MaxDelayMs { get; set; }
 
     /// <summary>Forward passes run side by side, each on a dedicated thread; 0 (the default): one per core on a CPU, one on CUDA.</summary>
     public int InferenceThreads { get; set; }
@@ -66,7 +66,7 @@ public sealed class BatchingSettings
     {
         MaxBatchSentences = MaxBatchSentences,
         MaxBatchTokens = MaxBatchTokens,
-        MaxDelay = TimeSpan.FromMilliseconds(MaxDelayMs),
+        MaxDelay = MaxDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         QueueCapacity = QueueCapacity,
         InferenceThreads = InferenceThreads,
     };

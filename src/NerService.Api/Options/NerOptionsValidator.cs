@@ -35,7 +35,8 @@ internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValid
         var batching = options.Batching;
         RequireRange(failures, $"{section}:Batching:MaxBatchSentences", batching.MaxBatchSentences, 1, 100_000);
         RequireRange(failures, $"{section}:Batching:MaxBatchTokens", batching.MaxBatchTokens, 1, 10_000_000);
-        RequireRange(failures, $"{section}:Batching:MaxDelayMs", batching.MaxDelayMs, 0, 10_000);
+        if (batching.MaxDelayMs is { } delay)
+            RequireRange(failures, $"{section}:Batching:MaxDelayMs", delay, 0, 10_000);
         RequireRange(failures, $"{section}:Batching:InferenceThreads", batching.InferenceThreads, 0, 1024);
         RequireRange(failures, $"{section}:Batching:QueueCapacity", batching.QueueCapacity, 1, 10_000_000);
 

@@ -35,9 +35,15 @@ internal static class TaggerSetup
                 model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, inferenceThreads, threadsPerPass);
             return model;
         });
-        services.AddSingleton(provider => new BatchingTagger(
-            provider.GetRequiredService<NerModel>(),
-            provider.GetRequiredService<IOptions<NerOptions>>().Value.Batching.ToBatchingOptions()));
+        services.AddSingleton(provider =>
+        {
+            var batching = provider.GetRequiredService<IOptions<NerOptions>>().Value.Batching.ToBatchingOptions();
+            var tagger = new BatchingTagger(provider.GetRequiredService<NerModel>(), batching);
+            provider.GetRequiredService<ILogger<BatchingTagger>>().LogInformation(
+                "Batching: up to {Sentences} sentences and {Tokens} tokens a pass, waiting at most {Delay} ms for a batch to fill",
+                batching.MaxBatchSentences, batching.MaxBatchTokens, tagger.MaxDelay.TotalMilliseconds);
+            return tagger;
+        });
         services.AddSingleton<TaggerLifetime>();
         services.AddHostedService(provider => provider.GetRequiredService<TaggerLifetime>());
         return services;

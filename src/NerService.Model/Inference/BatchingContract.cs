@@ -9,8 +9,11 @@ public sealed class BatchingOptions
     /// <summary>Most tokens in one forward pass (sum over its sentences).</summary>
     public int MaxBatchTokens { get; set; } = 4096;
 
-    /// <summary>How long the worker waits for a batch to fill once it has some work.</summary>
-    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMilliseconds(2);
+    /// <summary>
+    /// How long an inference thread that has some work waits for its batch to fill; null (the default) picks
+    /// <see cref="BatchingTagger.DefaultMaxDelay"/>: no wait on a CPU, 2 ms on a GPU.
+    /// </summary>
+    public TimeSpan? MaxDelay { get; set; }
 
     /// <summary>
     /// Forward passes that may run side by side, each on its own dedicated thread; 0 (the default) picks

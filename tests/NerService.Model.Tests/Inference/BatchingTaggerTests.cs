@@ -69,6 +69,30 @@ public sealed class BatchingTaggerTests : IDisposable
     }
 
     [Fact]
+    public async Task OnACpuNoThreadWaitsForABatchToFillUnlessConfiguredTo()
+    {
+        await using var byDefault = new BatchingTagger(model, new BatchingOptions());
+        await using var configured = new BatchingTagger(model, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(5) });
+        Assert.Equal(TimeSpan.Zero, byDefault.MaxDelay);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), configured.MaxDelay);
+    }
+
+    [Fact]
+    public async Task TextsThatQueueBehindARunningPassShareTheNextOneWithoutAnyDelay()
+    {
+        var batches = new ConcurrentBag<BatchStatistics>();
+        await using var tagger = new BatchingTagger(model, new BatchingOptions { InferenceThreads = 1 });
+        tagger.BatchCompleted += batches.Add;
+        var longText = string.Join(" ", Enumerable.Repeat("John Smith flew to London .", 2000));
+        var calls = new List<Task<TaggedText>> { tagger.TagAsync(longText) };
+        // Queued within microseconds, while the long text's pass takes milliseconds.
+        calls.AddRange(Enumerable.Range(0, 10).Select(_ => tagger.TagAsync("Reuters reported from Paris.")));
+        await Task.WhenAll(calls);
+        Assert.Equal(11, batches.Sum(b => b.Texts));
+        Assert.True(batches.Max(b => b.Texts) > 1, "texts queued behind a running pass should share the next one");
+    }
+
+    [Fact]
     public async Task ABatchNeverExceedsItsSentenceLimit()
     {
         var batches = new ConcurrentBag<BatchStatistics>();
