@@ -10,9 +10,9 @@ namespace NerService.Benchmarks;
 /// The service under load, in one run: the built API started as a child process on a loopback port, a closed-loop
 /// load generator of single CoNLL sentences in this process. Measures (a) dynamic batching against (b) batch size 1
 /// at 64 clients, (c) latency and tokens/s at 1, 16 and 64 clients, (d) the same with inference threads that wait
-/// 2 ms for a batch to fill (a second service, measured in turn with the first at each client count), and (e) the
-/// model's raw tokens/s in this process at the batch size the service formed, after the services have stopped so
-/// that they never share the CPU.
+/// 2 ms for a batch to fill, and (e) the model's raw tokens/s in this process at the batch size the service formed,
+/// after the services have stopped so that they never share the CPU. The three services run side by side and are
+/// measured in turn at each client count.
 /// </summary>
 internal static class ServiceBenchmark
 {
@@ -39,25 +39,25 @@ internal static class ServiceBenchmark
 
         var dynamic = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
         var waiting = new Dictionary<int, (LoadResult Load, BatchFigures Batches)>();
+        LoadResult? single = null;
         await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: null), requireDatabase: false, settings.StartTimeout))
         await using (var waitingService = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: null, WaitingDelayMs), requireDatabase: false, settings.StartTimeout))
+        await using (var singleService = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: 1), requireDatabase: false, settings.StartTimeout))
         {
-            // Each client count on both services in turn, so that a drift in the machine's speed falls on both;
-            // the idle one only waits for requests.
+            // The services compared are measured in turn at each client count, so that a drift in the machine's
+            // speed falls on all of them; the idle ones only wait for requests.
             foreach (var clients in ClientCounts)
             {
                 dynamic[clients] = await MeasureAsync(service, client, sentences, clients, settings);
                 Print($"dynamic batching, {clients,2} clients", dynamic[clients].Load, dynamic[clients].Batches);
                 waiting[clients] = await MeasureAsync(waitingService, client, sentences, clients, settings);
                 Print($"2 ms wait,        {clients,2} clients", waiting[clients].Load, waiting[clients].Batches);
+                if (clients != CompareClients)
+                    continue;
+                var (result, figures) = await MeasureAsync(singleService, client, sentences, clients, settings);
+                single = result;
+                Print($"batch size 1,     {clients,2} clients", result, figures);
             }
-        }
-
-        LoadResult single;
-        await using (var service = await ServiceProcess.StartAsync(settings.ApiDll, settings.ServiceEnvironment(maxBatchSentences: 1), requireDatabase: false, settings.StartTimeout))
-        {
-            (single, var figures) = await MeasureAsync(service, client, sentences, CompareClients, settings);
-            Print($"batch size 1,      {CompareClients,2} clients", single, figures);
         }
 
         // The service is gone: the model now has the CPU to itself, as the service's model had, with as many
@@ -75,7 +75,7 @@ internal static class ServiceBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}, {settings.Workers} workers: {raw[batchSize],10:N0} tokens/s (in process)"));
         }
 
-        var report = Report(settings, dynamic, waiting, single, typicalBatch, raw);
+        var report = Report(settings, dynamic, waiting, single!, typicalBatch, raw);
         Console.WriteLine();
         Console.WriteLine(report);
         if (settings.OutputPath is { } output)

@@ -44,7 +44,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         InferenceThreads = options.InferenceThreads > 0 ? options.InferenceThreads : DefaultInferenceThreads(model.Device);
-        MaxDelay = options.MaxDelay ?? DefaultMaxDelay(model.Device);
+        MaxDelay = options.MaxDelay ?? DefaultMaxDelay(model.Device, TorchSharp.torch.get_num_threads());
         runningWorkers = InferenceThreads;
         workers = Enumerable.Range(0, InferenceThreads)
             .Select(i => new Thread(Run) { IsBackground = true, Name = $"ner-inference-{i}" })
@@ -58,14 +58,16 @@ public sealed class BatchingTagger : IAsyncDisposable
         => device.type == TorchSharp.DeviceType.CPU ? Environment.ProcessorCount : 1;
 
     /// <summary>
-    /// No wait on a CPU, 2 ms on a GPU. With one pass per core, a thread waiting for its batch to fill leaves its
-    /// core idle, while the texts it waits for would queue behind the running passes and be batched anyway: on the
-    /// 2-core benchmark machine not waiting served 1.3–1.6x the tokens/s at 1 to 64 clients and halved the latency
-    /// of a lone caller (docs/benchmarks.md). A GPU's pass costs about the same for one sentence as for many, so
-    /// gathering more before launching one pays there.
+    /// No wait where each pass runs on one CPU core (the CPU default: one inference thread per core, one libtorch
+    /// thread each), 2 ms otherwise. A single-threaded pass that waits for its batch to fill leaves its core idle,
+    /// while the texts it waits for would queue behind the running passes and be batched anyway: on the 2-core
+    /// benchmark machine not waiting served more tokens/s at 1 to 64 clients and halved a lone caller's latency.
+    /// Passes with several libtorch threads (one inference thread for two cores) fared far worse without the wait
+    /// at 64 clients, and a GPU's pass costs about the same for one sentence as for many: there gathering pays
+    /// (docs/benchmarks.md).
     /// </summary>
-    public static TimeSpan DefaultMaxDelay(TorchSharp.torch.Device device)
-        => device.type == TorchSharp.DeviceType.CPU ? TimeSpan.Zero : TimeSpan.FromMilliseconds(2);
+    public static TimeSpan DefaultMaxDelay(TorchSharp.torch.Device device, int threadsPerPass)
+        => device.type == TorchSharp.DeviceType.CPU && threadsPerPass == 1 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(2);
 
     /// <summary>How many forward passes may run side by side.</summary>
     public int InferenceThreads { get; }

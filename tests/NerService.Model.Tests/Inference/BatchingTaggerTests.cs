@@ -69,11 +69,13 @@ public sealed class BatchingTaggerTests : IDisposable
     }
 
     [Fact]
-    public async Task OnACpuNoThreadWaitsForABatchToFillUnlessConfiguredTo()
+    public async Task SingleThreadedCpuPassesDoNotWaitForABatchToFillUnlessConfiguredTo()
     {
+        Assert.Equal(TimeSpan.Zero, BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, threadsPerPass: 1));
+        Assert.Equal(TimeSpan.FromMilliseconds(2), BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, threadsPerPass: 2));
         await using var byDefault = new BatchingTagger(model, new BatchingOptions());
         await using var configured = new BatchingTagger(model, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(5) });
-        Assert.Equal(TimeSpan.Zero, byDefault.MaxDelay);
+        Assert.Equal(BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, TorchSharp.torch.get_num_threads()), byDefault.MaxDelay);
         Assert.Equal(TimeSpan.FromMilliseconds(5), configured.MaxDelay);
     }
 
@@ -81,7 +83,7 @@ public sealed class BatchingTaggerTests : IDisposable
     public async Task TextsThatQueueBehindARunningPassShareTheNextOneWithoutAnyDelay()
     {
         var batches = new ConcurrentBag<BatchStatistics>();
-        await using var tagger = new BatchingTagger(model, new BatchingOptions { InferenceThreads = 1 });
+        await using var tagger = new BatchingTagger(model, new BatchingOptions { InferenceThreads = 1, MaxDelay = TimeSpan.Zero });
         tagger.BatchCompleted += batches.Add;
         var longText = string.Join(" ", Enumerable.Repeat("John Smith flew to London .", 2000));
         var calls = new List<Task<TaggedText>> { tagger.TagAsync(longText) };
