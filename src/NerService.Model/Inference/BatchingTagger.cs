@@ -163,7 +163,8 @@ public sealed class BatchingTagger : IAsyncDisposable
                         (sentences, tokens) = (sentences + nextSentences, tokens + nextTokens);
                     }
                     var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                    if (carried is not null || remaining <= TimeSpan.Zero || stopping)
+                    var full = sentences >= options.MaxBatchSentences || tokens >= options.MaxBatchTokens;
+                    if (full || carried is not null || remaining <= TimeSpan.Zero || stopping)
                         break;
                     // Wait for more callers, but never past the deadline set when the first text was taken.
                     arrivals.Wait(remaining);

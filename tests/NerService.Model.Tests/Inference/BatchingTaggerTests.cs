@@ -95,6 +95,16 @@ public sealed class BatchingTaggerTests : IDisposable
     }
 
     [Fact]
+    public async Task AFullBatchRunsAtOnceWithoutWaitingForTheDelay()
+    {
+        await using var tagger = new BatchingTagger(model, new BatchingOptions { MaxBatchSentences = 1, MaxDelay = TimeSpan.FromSeconds(5) });
+        await tagger.TagAsync("Warm-up.");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await tagger.TagAsync("Reuters reported from Paris.");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"a batch already full waited {clock.Elapsed.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
     public async Task ABatchNeverExceedsItsSentenceLimit()
     {
         var batches = new ConcurrentBag<BatchStatistics>();
