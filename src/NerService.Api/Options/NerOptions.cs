@@ -53,7 +53,10 @@ public sealed class BatchingSettings
     /// <summary>Most tokens in one forward pass. Default 4096.</summary>
     public int MaxBatchTokens { get; set; } = 4096;
 
-    /// <summary>Milliseconds an inference thread with some work waits for its batch to fill; unset (the default): 0 on a CPU, 2 on CUDA.</summary>
+    /// <summary>
+    /// Milliseconds an inference thread with some work waits for its batch to fill; unset (the default): 0 where each
+    /// pass runs single-threaded on a CPU (the CPU default), else 2.
+    /// </summary>
     public double? MaxDelayMs { get; set; }
 
     /// <summary>Forward passes run side by side, each on a dedicated thread; 0 (the default): one per core on a CPU, one on CUDA.</summary>

@@ -28,7 +28,7 @@ internal static class TaggerSetup
                 throw new ModelLoadException($"The model bundle at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
             }
             // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
-            var inferenceThreads = options.Batching.InferenceThreads > 0 ? options.Batching.InferenceThreads : BatchingTagger.DefaultInferenceThreads(model.Device);
+            var inferenceThreads = options.Batching.ToBatchingOptions().InferenceThreadsOn(model.Device);
             var threadsPerPass = options.TorchThreads > 0 ? options.TorchThreads : TorchRuntime.ThreadsPerPass(inferenceThreads);
             TorchRuntime.SetThreads(threadsPerPass);
             logger.LogInformation("Loaded model {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms; {InferenceThreads} inference threads, {ThreadsPerPass} libtorch threads each",

@@ -22,6 +22,10 @@ public sealed class BatchingOptions
     /// </summary>
     public int InferenceThreads { get; set; }
 
+    /// <summary>The inference threads on <paramref name="device"/>: as set, or the default there.</summary>
+    public int InferenceThreadsOn(TorchSharp.torch.Device device)
+        => InferenceThreads > 0 ? InferenceThreads : BatchingTagger.DefaultInferenceThreads(device);
+
     /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once.</summary>
     public int QueueCapacity { get; set; } = 1024;
 }

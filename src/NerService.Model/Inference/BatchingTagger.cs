@@ -43,7 +43,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             SingleReader = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        InferenceThreads = options.InferenceThreads > 0 ? options.InferenceThreads : DefaultInferenceThreads(model.Device);
+        InferenceThreads = options.InferenceThreadsOn(model.Device);
         MaxDelay = options.MaxDelay ?? DefaultMaxDelay(model.Device, TorchSharp.torch.get_num_threads());
         runningWorkers = InferenceThreads;
         workers = Enumerable.Range(0, InferenceThreads)
@@ -151,7 +151,8 @@ public sealed class BatchingTagger : IAsyncDisposable
                 var (sentences, tokens) = Size(first);
                 while (true)
                 {
-                    while (TakeNext() is { } next)
+                    // A full batch takes nothing more: what is queued stays there for another thread.
+                    while (!IsFull(sentences, tokens) && TakeNext() is { } next)
                     {
                         var (nextSentences, nextTokens) = Size(next);
                         if (sentences + nextSentences > options.MaxBatchSentences || tokens + nextTokens > options.MaxBatchTokens)
@@ -163,8 +164,7 @@ public sealed class BatchingTagger : IAsyncDisposable
                         (sentences, tokens) = (sentences + nextSentences, tokens + nextTokens);
                     }
                     var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                    var full = sentences >= options.MaxBatchSentences || tokens >= options.MaxBatchTokens;
-                    if (full || carried is not null || remaining <= TimeSpan.Zero || stopping)
+                    if (IsFull(sentences, tokens) || carried is not null || remaining <= TimeSpan.Zero || stopping)
                         break;
                     // Wait for more callers, but never past the deadline set when the first text was taken.
                     arrivals.Wait(remaining);
@@ -193,6 +193,8 @@ public sealed class BatchingTagger : IAsyncDisposable
         }
         return null;
     }
+
+    private bool IsFull(int sentences, int tokens) => sentences >= options.MaxBatchSentences || tokens >= options.MaxBatchTokens;
 
     private static (int Sentences, int Tokens) Size(PendingText text)
         => (Math.Max(1, text.Prepared.Sentences.Count), text.Prepared.TokenCount);
