@@ -151,8 +151,7 @@ public sealed class BatchingTagger : IAsyncDisposable
                 var (sentences, tokens) = Size(first);
                 while (true)
                 {
-                    // A full batch takes nothing more: what is queued stays there for another thread.
-                    while (!IsFull(sentences, tokens) && TakeNext() is { } next)
+                    while (TakeNext() is { } next)
                     {
                         var (nextSentences, nextTokens) = Size(next);
                         if (sentences + nextSentences > options.MaxBatchSentences || tokens + nextTokens > options.MaxBatchTokens)
