@@ -22,6 +22,14 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
     private readonly Linear output;
     private readonly NetworkConfig config;
 
+    // TorchSharp turns a number given to an operation (the 1 by which `a + b` scales b, a divisor) into a Scalar: a
+    // managed object whose finalizer frees its native value, and nothing keeps such a temporary alive while the
+    // native call runs. A collection started by another thread (a busy service allocates all the time) can free it
+    // while libtorch reads it: an exception from c10::Scalar, seen in the model benchmark with two inference
+    // threads, or another number. So prediction passes only Scalars that outlive the call: this one, never
+    // collected, and local ones disposed after their last use.
+    private static readonly Scalar One = 1.ToScalar();
+
     public TaggerNetwork(NetworkConfig config) : base(nameof(TaggerNetwork))
     {
         config.Validate();
@@ -122,8 +130,8 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         var rows = table.index_select(0, padded.flatten()).view(words, width + 2 * padding, kernelWidth * filters);
         var convolved = rows.narrow(1, 0, positions).narrow(2, 0, filters);
         for (var k = 1; k < kernelWidth; k++)
-            convolved = convolved + rows.narrow(1, k, positions).narrow(2, k * filters, filters);
-        return convolved.max(dim: 1).values + char_cnn.bias!;
+            convolved = convolved.add(rows.narrow(1, k, positions).narrow(2, k * filters, filters), One);
+        return convolved.max(dim: 1).values.add(char_cnn.bias!, One);
     }
 
     private Tensor Encode(Tensor input, Tensor lengths)
@@ -164,9 +172,11 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
         using var result = EncodePacked(input, batch.Lengths);
         // Packed rows go step by step, and within a step by sentence in order of decreasing length: the row of
         // sentence b at step t is (rows of the steps before t) + (b's rank among the sentences sorted).
-        var stepStarts = (result.batch_sizes.cumsum(0) - result.batch_sizes).to(input.device);
+        var stepStarts = result.batch_sizes.cumsum(0).sub(result.batch_sizes).to(input.device);
         var rank = result.unsorted_indices.to(input.device);
-        var rows = stepStarts.index_select(0, batch.TokenPositions.remainder(time)) + rank.index_select(0, batch.TokenPositions.div(time, rounding_mode: RoundingMode.floor));
+        using var steps = time.ToScalar();
+        var rows = stepStarts.index_select(0, batch.TokenPositions.remainder(steps))
+            .add(rank.index_select(0, batch.TokenPositions.div(steps, rounding_mode: RoundingMode.floor)), One);
         return result.data.index_select(0, rows);
     }
 }

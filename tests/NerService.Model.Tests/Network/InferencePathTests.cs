@@ -10,7 +10,7 @@ namespace NerService.Model.Tests.Network;
 /// </summary>
 public class InferencePathTests
 {
-    private static readonly string[][] Sentences =
+    internal static readonly string[][] Sentences =
     [
         ["John", "Smith", "flew", "to", "London", "."],
         ["EU"],
@@ -81,7 +81,7 @@ public class InferencePathTests
         Assert.Equal(network.Config.MaxWordCharacters, longWord.Chars.shape[1]);
     }
 
-    private static (TaggerNetwork Network, BatchBuilder Builder) Network(RecurrentCell cell, bool bidirectional, int layers, int kernelWidth)
+    internal static (TaggerNetwork Network, BatchBuilder Builder) Network(RecurrentCell cell, bool bidirectional, int layers, int kernelWidth)
     {
         manual_seed(5);
         var words = new WordVocabulary(["<pad>", "<unk>", "john", "smith", "london", "paris", "the", "of", "."]);
