@@ -10,12 +10,10 @@ namespace NerService.Model.Tests.Network;
 public sealed class NativeObjectLifetime;
 
 /// <summary>
-/// TorchSharp turns a number given to an operation (the 1 by which <c>a + b</c> scales b, a divisor) into a
-/// <see cref="Scalar"/> whose finalizer frees its native value. Nothing keeps such a temporary alive during the native
-/// call, so a collection started by another thread can free it while libtorch reads it: in the model benchmark, two
-/// inference threads once failed with "Expected false to be true" from c10::Scalar. Forcing it is a matter of luck
-/// (a few in 100,000 operations with collections forced without pause), so these tests check the cause instead:
-/// no Scalar of a prediction is ever left to the finalizer, which the runtime reports object by object.
+/// A temporary Scalar that TorchSharp makes for a number can be finalized while libtorch still reads it (why, in
+/// <see cref="TaggerNetwork"/>'s comment on its <c>One</c>). Forcing that is a matter of luck (a few in 100,000
+/// operations with collections forced without pause), so these tests check the cause instead: the runtime reports
+/// each object it finalizes, and no Scalar and no tensor of a prediction may be among them.
 /// </summary>
 [Collection(nameof(NativeObjectLifetime))]
 public class NativeObjectLifetimeTests
