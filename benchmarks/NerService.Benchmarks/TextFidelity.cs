@@ -17,19 +17,20 @@ internal static class TextFidelity
     {
         var bundle = new Option<string>("--bundle") { Description = "Model bundle.", DefaultValueFactory = _ => "models/ner-default.bundle" };
         var data = new Option<string>("--data") { Description = "CoNLL file with -DOCSTART- documents.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
-        var command = new Command("fidelity", "Entity F1 on running text (as the service sees it) against F1 on the data set's tokens.") { bundle, data };
-        command.SetAction(parse => Run(parse.GetValue(bundle)!, parse.GetValue(data)!));
+        var casing = new Option<TextCasing>("--casing") { Description = "Re-case the documents first (original, lower, upper, title); gold tags unchanged.", DefaultValueFactory = _ => TextCasing.Original };
+        var command = new Command("fidelity", "Entity F1 on running text (as the service sees it) against F1 on the data set's tokens.") { bundle, data, casing };
+        command.SetAction(parse => Run(parse.GetValue(bundle)!, parse.GetValue(data)!, parse.GetValue(casing)));
         return command;
     }
 
-    private static void Run(string bundlePath, string dataPath)
+    private static void Run(string bundlePath, string dataPath, TextCasing casing)
     {
         using var model = NerModel.Load(bundlePath);
-        var documents = ConllReader.ReadDocuments(dataPath, model.TagSet.Scheme);
+        var documents = ConllReader.ReadDocuments(dataPath, model.TagSet.Scheme).Select(d => Recasing.Apply(d, casing)).ToList();
         var sentences = documents.SelectMany(d => d).ToList();
         var onTokens = model.TagTokens(sentences.Select(s => s.Tokens).ToArray());
         var tokenMetrics = EntityMetrics.Compute(sentences.Select((s, i) => (s.Tags, (IReadOnlyList<string>)onTokens[i])), model.TagSet.Scheme);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{documents.Count} documents, {sentences.Count} sentences; F1 on the data set's tokens: {tokenMetrics.F1:P2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{documents.Count} documents, {sentences.Count} sentences, casing {casing.ToString().ToLowerInvariant()}; F1 on the data set's tokens: {tokenMetrics.F1:P2}"));
 
         foreach (var (name, separator) in new[] { ("one sentence per line", "\n"), ("sentences run together in paragraphs", " ") })
         {

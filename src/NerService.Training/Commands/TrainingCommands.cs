@@ -47,6 +47,7 @@ public static class TrainingCommands
         var rate = new Option<double?>("--learning-rate") { Description = $"Adam learning rate (default {defaults.LearningRate})." };
         var decay = new Option<double?>("--learning-rate-decay") { Description = $"Rate at epoch e is rate / (1 + decay * e) (default {defaults.LearningRateDecay})." };
         var runningText = new Option<bool>("--add-running-text") { Description = "Also train on the training documents as running text, cut into sentences by the service's splitter." };
+        var casingShare = new Option<double?>("--casing-augmentation") { Description = "Share of training sentences re-cased (lower, upper or title) each epoch; validation then scores every casing (default 0: off)." };
         var average = new Option<bool>("--average-weights") { Description = "Keep the running mean of each epoch's weights (stochastic weight averaging) as the model." };
         var seed = new Option<int?>("--seed") { Description = $"Random seed (default {defaults.Seed})." };
         var greedy = new Option<bool>("--greedy-validation") { Description = "Score validation with greedy decoding instead of constrained Viterbi." };
@@ -56,7 +57,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -90,6 +91,7 @@ public static class TrainingCommands
                 LearningRateDecay = parse.GetValue(decay) ?? options.LearningRateDecay,
                 AverageWeights = parse.GetValue(average) || options.AverageWeights,
                 AddRunningText = parse.GetValue(runningText) || options.AddRunningText,
+                CasingAugmentation = parse.GetValue(casingShare) ?? options.CasingAugmentation,
                 Seed = parse.GetValue(seed) ?? options.Seed,
                 ValidationDecoding = parse.GetValue(greedy) ? Decoding.Greedy : options.ValidationDecoding,
                 Resume = parse.GetValue(resume),
@@ -113,14 +115,15 @@ public static class TrainingCommands
         var predictions = new Option<FileInfo?>("--predictions") { Description = "Write 'token gold predicted' lines that conlleval reads." };
         var greedy = new Option<bool>("--greedy") { Description = "Greedy decoding instead of constrained Viterbi." };
         var scheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data file; detected when omitted." };
+        var casing = new Option<TextCasing>("--casing") { Description = "Re-case the data's tokens before tagging (original, lower, upper, title); gold tags unchanged.", DefaultValueFactory = _ => TextCasing.Original };
         var command = new Command("evaluate", "Entity-level precision, recall and F1 (conlleval semantics) and tokens/s.")
         {
-            model, data, json, predictions, greedy, scheme,
+            model, data, json, predictions, greedy, scheme, casing,
         };
         command.SetAction(parse => Guard(() =>
         {
             using var loaded = NerModel.Load(parse.GetValue(model)!.FullName);
-            var sentences = ConllReader.ReadFile(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme));
+            var sentences = Recasing.Apply(ConllReader.ReadFile(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme)), parse.GetValue(casing));
             var result = Evaluator.Evaluate(loaded, sentences, parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained);
             if (parse.GetValue(predictions) is { } file)
             {
@@ -132,6 +135,7 @@ public static class TrainingCommands
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
+                    casing = parse.GetValue(casing).ToString().ToLowerInvariant(),
                     precision = metrics.Precision,
                     recall = metrics.Recall,
                     f1 = metrics.F1,

@@ -18,7 +18,12 @@ namespace NerService.Training.Training;
 public sealed record EpochRecord(
     int Epoch, double Loss, double LearningRate, double TokensPerSecond, double Seconds,
     double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best,
-    double F1Greedy, double F1Constrained, double? F1LastWeights = null);
+    double F1Greedy, double F1Constrained, double? F1LastWeights = null,
+    IReadOnlyDictionary<string, double>? F1ByCasing = null)
+{
+    /// <summary>What picks the best epoch: the mean F1 over the casings when they are validated, else the F1.</summary>
+    public double Selection => F1ByCasing is { Count: > 0 } byCasing ? byCasing.Values.Average() : F1;
+}
 
 /// <summary>
 /// Trains the tagger: Adam on mini-batches of similar-length sentences, gradient clipping, early stopping on
@@ -57,12 +62,22 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
             throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
         if (options.AddRunningText)
-            train = [.. train, .. RunningTextSentences(train, trainDocuments)];
+            train = [.. train, .. RunningTextSentences(train, trainDocuments, TextCasing.Original)];
+        // Sentences past this index are running text cut at another casing: kept as cased, never re-cased.
+        var augmentable = train.Count;
+        if (options.AddRunningText && options.CasingAugmentation > 0)
+        {
+            foreach (var casing in Recasing.All.Skip(1))
+                train = [.. train, .. RunningTextSentences(Recasing.Apply(train.Take(augmentable).ToArray(), casing), [.. trainDocuments.Select(d => Recasing.Apply(d, casing))], casing)];
+        }
+        var validationByCasing = options.CasingAugmentation > 0
+            ? Recasing.All.Skip(1).ToDictionary(c => c, c => Recasing.Apply(validation, c))
+            : [];
         var network = bundle.Network;
         var tags = bundle.TagSet;
         var history = state?.History.ToList() ?? [];
-        var bestF1 = history.Count > 0 ? history.Max(h => h.F1) : -1;
-        var bestEpoch = history.FirstOrDefault(h => h.F1 == bestF1)?.Epoch ?? 0;
+        var bestF1 = history.Count > 0 ? history.Max(h => h.Selection) : -1;
+        var bestEpoch = history.FirstOrDefault(h => h.Selection == bestF1)?.Epoch ?? 0;
         var firstEpoch = history.Count + 1;
         if (state is not null)
             output.WriteLine($"resuming after epoch {history.Count} (best F1 {bestF1:P2} at epoch {bestEpoch})");
@@ -92,8 +107,9 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = learningRate;
 
-            // Re-seed per epoch so that a resumed run shuffles and drops out exactly as an uninterrupted one would.
-            var order = Batches(train, new Random(options.Seed * 1000 + epoch));
+            // Re-seed per epoch so that a resumed run shuffles, re-cases and drops out exactly as an uninterrupted one would.
+            var epochTrain = CasingAugmentation.Mix(train, options.CasingAugmentation, new Random(options.Seed * 7919 + epoch), augmentable);
+            var order = Batches(epochTrain, new Random(options.Seed * 1000 + epoch));
             torch.random.manual_seed(options.Seed * 1000 + epoch);
             network.train();
             var clock = Stopwatch.StartNew();
@@ -103,7 +119,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             {
                 using var scope = NewDisposeScope();
                 var members = order[b];
-                using var batch = builder.Build(members.Select(i => train[i].Tokens).ToArray(), CPU);
+                using var batch = builder.Build(members.Select(i => epochTrain[i].Tokens).ToArray(), CPU);
                 var time = (int)batch.Words.shape[1];
                 var gold = new long[members.Length * time];
                 Array.Fill(gold, -100);
@@ -142,25 +158,35 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             // Both decodings are scored every epoch (one forward pass); the configured one picks the best epoch.
             var evaluations = Evaluator.EvaluateEach(evaluationModel, validation, [Decoding.Greedy, Decoding.Constrained]);
             var metrics = evaluations[options.ValidationDecoding == Decoding.Greedy ? 0 : 1].Metrics;
-            var improved = metrics.F1 > bestF1;
+            Dictionary<string, double>? byCasing = null;
+            if (validationByCasing.Count > 0)
+            {
+                byCasing = new() { [nameof(TextCasing.Original).ToLowerInvariant()] = metrics.F1 };
+                foreach (var (casing, sentences) in validationByCasing)
+                    byCasing[casing.ToString().ToLowerInvariant()] = Evaluator.Evaluate(evaluationModel, sentences, options.ValidationDecoding).Metrics.F1;
+            }
             var record = new EpochRecord(
                 epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
                 metrics.Precision, metrics.Recall, metrics.F1,
-                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), improved,
-                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1);
+                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), false,
+                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1, byCasing);
+            var improved = record.Selection > bestF1;
+            record = record with { Best = improved };
             history.Add(record);
             File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(lastWeightsF1 is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
+            if (byCasing is not null)
+                output.WriteLine("validation F1 by casing: " + string.Join(", ", byCasing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:P2}"))) + string.Create(CultureInfo.InvariantCulture, $"; mean {record.Selection:P2}"));
             output.WriteLine(Evaluator.Table(metrics));
 
             if (improved)
             {
-                bestF1 = metrics.F1;
+                bestF1 = record.Selection;
                 bestEpoch = epoch;
                 epochsWithoutGain = 0;
-                WithMetadata(averaged ?? bundle, metrics, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
+                WithMetadata(averaged ?? bundle, metrics, byCasing, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
             }
             else
             {
@@ -182,7 +208,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     }
 
     /// <summary>The training documents as the service cuts their running text, where the cut differs from the data set's sentences.</summary>
-    private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train, IReadOnlyList<IReadOnlyList<ConllSentence>> documents)
+    private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train, IReadOnlyList<IReadOnlyList<ConllSentence>> documents, TextCasing casing)
     {
         var known = train.Select(s => string.Join(' ', s.Tokens)).ToHashSet(StringComparer.Ordinal);
         var added = new List<ConllSentence>();
@@ -194,7 +220,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                     added.Add(sentence);
             }
         }
-        output.WriteLine($"running text: {added.Count} more sentences, {added.Sum(s => s.Tokens.Count)} tokens, where the service cuts the training documents differently");
+        output.WriteLine($"running text ({casing.ToString().ToLowerInvariant()}): {added.Count} more sentences, {added.Sum(s => s.Tokens.Count)} tokens, where the service cuts the training documents differently");
         return added;
     }
 
@@ -323,7 +349,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         return batches;
     }
 
-    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, List<EpochRecord> history, double seconds, int bestEpoch, string? sourceCommit)
+    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, IReadOnlyDictionary<string, double>? byCasing, List<EpochRecord> history, double seconds, int bestEpoch, string? sourceCommit)
     {
         var scores = new Dictionary<string, double>
         {
@@ -333,6 +359,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         };
         foreach (var (type, typeScores) in metrics.ByType)
             scores[$"{type}.f1"] = typeScores.F1;
+        foreach (var (casing, f1) in byCasing ?? new Dictionary<string, double>())
+            scores[$"{casing}.f1"] = f1;
         var manifest = bundle.Manifest with
         {
             Training = new TrainingMetadata

@@ -52,6 +52,14 @@ public sealed record TrainingOptions
     /// </summary>
     public bool AddRunningText { get; init; }
 
+    /// <summary>
+    /// The share of training sentences re-cased each epoch (0 turns it off): each such sentence, drawn anew every
+    /// epoch from a seeded generator, is lowercased, uppercased or title-cased with equal chance, its tags unchanged
+    /// (Mayhew et al. 2019). Validation then scores every casing and picks the epoch by their mean F1; with
+    /// <see cref="AddRunningText"/>, the documents are also cut as running text at each casing.
+    /// </summary>
+    public double CasingAugmentation { get; init; }
+
     public int Epochs { get; init; } = 40;
 
     /// <summary>Stop after this many epochs without a better validation F1.</summary>
@@ -107,6 +115,7 @@ public sealed record TrainingOptions
         ["gradientClipNorm"] = GradientClipNorm.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["averageWeights"] = AverageWeights.ToString(),
         ["addRunningText"] = AddRunningText.ToString(),
+        ["casingAugmentation"] = CasingAugmentation.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["seed"] = Seed.ToString(),
         ["optimizer"] = "Adam",
         ["validationDecoding"] = ValidationDecoding.ToString(),
