@@ -66,6 +66,13 @@ public sealed class NerModel : IDisposable
     /// <summary>Sentences per forward pass when <see cref="Tag(IReadOnlyList{string}, bool, Decoding)"/> batches by itself.</summary>
     public int MaxBatchSentences { get; init; } = 64;
 
+    /// <summary>
+    /// When set, a text's confidently tagged names decide its other mentions of the same strings
+    /// (<see cref="DocumentConsistency"/>): an entity counts as confident when each of its tokens' tags has at
+    /// least this probability. Null (the default) tags every sentence on its own. Set it before the first call.
+    /// </summary>
+    public double? ConsistencyConfidence { get; set; }
+
     public PreparedText Prepare(string text) => new(text, tokenizer.SplitSentences(text));
 
     public IReadOnlyList<TaggedText> Tag(IReadOnlyList<string> texts, bool includeTokens = false, Decoding decoding = Decoding.Constrained)
@@ -88,10 +95,13 @@ public sealed class NerModel : IDisposable
             var text = texts[i];
             var entities = new List<EntitySpan>();
             var tokens = includeTokens[i] ? new List<TokenPrediction>(text.TokenCount) : null;
+            var first = next;
+            var paths = DecodeText(text.Sentences.Select(s => s.Select(t => t.Text).ToArray()).ToArray(),
+                logProbabilities.AsSpan(first, text.Sentences.Count).ToArray(), decoding);
             foreach (var sentence in text.Sentences)
             {
+                var path = paths[next - first];
                 var scores = logProbabilities[next++];
-                var path = Decode(scores, decoding);
                 foreach (var span in TagDecoder.Spans(path, scores, TagSet))
                 {
                     var start = sentence[span.Start].Start;
@@ -117,6 +127,15 @@ public sealed class NerModel : IDisposable
     {
         var logProbabilities = PredictLogProbabilities(sentences);
         return logProbabilities.Select(scores => Decode(scores, decoding).Select(k => TagSet.Tags[k]).ToArray()).ToArray();
+    }
+
+    /// <summary>Decodes the sentences of one text, then applies document consistency when it is on.</summary>
+    public int[][] DecodeText(IReadOnlyList<IReadOnlyList<string>> sentences, IReadOnlyList<float[]> logProbabilities, Decoding decoding)
+    {
+        var paths = logProbabilities.Select(scores => Decode(scores, decoding)).ToArray();
+        if (ConsistencyConfidence is { } confidence)
+            DocumentConsistency.Apply(sentences, paths, logProbabilities, TagSet, confidence);
+        return paths;
     }
 
     public int[] Decode(float[] logProbabilities, Decoding decoding) => decoding == Decoding.Greedy

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using NerService.Model.Bundles;
 using NerService.Model.Corpus;
 using NerService.Model.Inference;
 using NerService.Model.Network;
@@ -116,15 +117,17 @@ public static class TrainingCommands
         var greedy = new Option<bool>("--greedy") { Description = "Greedy decoding instead of constrained Viterbi." };
         var scheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data file; detected when omitted." };
         var casing = new Option<TextCasing>("--casing") { Description = "Re-case the data's tokens before tagging (original, lower, upper, title); gold tags unchanged.", DefaultValueFactory = _ => TextCasing.Original };
+        var consistency = new Option<double?>("--consistency") { Description = "Document consistency: names tagged with at least this probability decide their other mentions in the same -DOCSTART- document (off when omitted)." };
         var command = new Command("evaluate", "Entity-level precision, recall and F1 (conlleval semantics) and tokens/s.")
         {
-            model, data, json, predictions, greedy, scheme, casing,
+            model, data, json, predictions, greedy, scheme, casing, consistency,
         };
         command.SetAction(parse => Guard(() =>
         {
-            using var loaded = NerModel.Load(parse.GetValue(model)!.FullName);
-            var sentences = Recasing.Apply(ConllReader.ReadFile(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme)), parse.GetValue(casing));
-            var result = Evaluator.Evaluate(loaded, sentences, parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained);
+            using var loaded = LoadModel(parse.GetValue(model)!.FullName, parse.GetValue(consistency));
+            var documents = ConllReader.ReadDocuments(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme));
+            var sentences = Recasing.Apply([.. documents.SelectMany(d => d)], parse.GetValue(casing));
+            var result = Evaluator.Evaluate(loaded, sentences, parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained, [.. documents.Select(d => d.Count)]);
             if (parse.GetValue(predictions) is { } file)
             {
                 using var writer = new StreamWriter(file.FullName);
@@ -190,6 +193,13 @@ public static class TrainingCommands
             return 0;
         }));
         return command;
+    }
+
+    private static NerModel LoadModel(string path, double? consistency)
+    {
+        if (consistency is not (null or (> 0 and < 1)))
+            throw new ArgumentException($"--consistency must be a probability between 0 and 1, not {consistency}.");
+        return new NerModel(ModelBundle.Load(path), TorchRuntime.Resolve("cpu")) { ConsistencyConfidence = consistency };
     }
 
     // Expected failures (bad files, bad options) print one clear line, not a stack trace.

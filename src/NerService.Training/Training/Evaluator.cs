@@ -12,11 +12,15 @@ public static class Evaluator
         public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
     }
 
-    public static Result Evaluate(NerModel model, IReadOnlyList<ConllSentence> sentences, Decoding decoding)
-        => EvaluateEach(model, sentences, [decoding])[0];
+    /// <summary>
+    /// Scores one decoding. <paramref name="documentSizes"/> (sentences per document, in order) lets the model's
+    /// document consistency see whole documents; null decodes each sentence alone.
+    /// </summary>
+    public static Result Evaluate(NerModel model, IReadOnlyList<ConllSentence> sentences, Decoding decoding, IReadOnlyList<int>? documentSizes = null)
+        => EvaluateEach(model, sentences, [decoding], documentSizes)[0];
 
     /// <summary>Scores several decodings from one forward pass; the time is that of the pass and the first decoding.</summary>
-    public static IReadOnlyList<Result> EvaluateEach(NerModel model, IReadOnlyList<ConllSentence> sentences, IReadOnlyList<Decoding> decodings)
+    public static IReadOnlyList<Result> EvaluateEach(NerModel model, IReadOnlyList<ConllSentence> sentences, IReadOnlyList<Decoding> decodings, IReadOnlyList<int>? documentSizes = null)
     {
         var clock = Stopwatch.StartNew();
         var scores = model.PredictLogProbabilities(sentences.Select(s => s.Tokens).ToArray());
@@ -25,7 +29,8 @@ public static class Evaluator
         foreach (var decoding in decodings)
         {
             clock.Restart();
-            var predictions = scores.Select(s => model.Decode(s, decoding).Select(k => model.TagSet.Tags[k]).ToArray()).ToArray();
+            var predictions = Decode(model, sentences, scores, decoding, documentSizes ?? [.. sentences.Select(_ => 1)])
+                .Select(path => path.Select(k => model.TagSet.Tags[k]).ToArray()).ToArray();
             var seconds = forward + clock.Elapsed.TotalSeconds;
             // Gold tags are in the model's scheme (the reader converts them), so both sides are read by the same rules.
             var pairs = sentences.Select((s, i) => ((IReadOnlyList<string>)s.Tags, (IReadOnlyList<string>)predictions[i]));
@@ -33,6 +38,17 @@ public static class Evaluator
             results.Add(new Result(metrics, predictions, sentences.Count, sentences.Sum(s => s.Tokens.Count), seconds));
         }
         return results;
+    }
+
+    private static IEnumerable<int[]> Decode(NerModel model, IReadOnlyList<ConllSentence> sentences, float[][] scores, Decoding decoding, IReadOnlyList<int> documentSizes)
+    {
+        var first = 0;
+        foreach (var size in documentSizes)
+        {
+            foreach (var path in model.DecodeText([.. sentences.Skip(first).Take(size).Select(s => s.Tokens)], scores[first..(first + size)], decoding))
+                yield return path;
+            first += size;
+        }
     }
 
     public static string Table(EntityMetrics metrics)

@@ -20,6 +20,21 @@ public sealed class NerModelTests : IDisposable
     }
 
     [Fact]
+    public void WithDocumentConsistencyOffATextDecodesExactlyAsItsSentencesAlone()
+    {
+        var text = "Smith met John Smith in Paris. Paris said Smith and Leeds met Leeds. Leeds won.";
+        var prepared = model.Prepare(text);
+        var sentences = prepared.Sentences.Select(s => (IReadOnlyList<string>)s.Select(t => t.Text).ToArray()).ToArray();
+        var scores = model.PredictLogProbabilities(sentences);
+        var alone = scores.Select(s => model.Decode(s, Decoding.Constrained)).ToArray();
+        Assert.Equal(alone, model.DecodeText(sentences, scores, Decoding.Constrained));
+
+        var entities = model.Tag([text], includeTokens: true)[0];
+        var tokens = entities.Tokens!.Select(t => t.Tag).ToArray();
+        Assert.Equal(alone.SelectMany(path => path.Select(k => model.TagSet.Tags[k])), tokens);
+    }
+
+    [Fact]
     public void AnOverlongSentenceIsTaggedInWindowsToItsLastToken()
     {
         var words = Enumerable.Range(0, 950).Select(i => i % 7 == 0 ? "London" : "the").ToArray();
