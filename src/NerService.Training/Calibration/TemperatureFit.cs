@@ -2,9 +2,13 @@ namespace NerService.Training.Calibration;
 
 /// <summary>
 /// Temperature scaling for entity probabilities: the one temperature T at which the lattice probabilities of the
-/// decoded entities, computed from <c>softmax(logits / T)</c>, have the least negative log-likelihood of being right.
-/// One parameter cannot reorder entities by confidence or move a decoded tag; it only stretches or shrinks how sure
-/// the probabilities are, which is what an overconfident network gets wrong.
+/// decoded entities, computed from <c>softmax(logits / T)</c>, have the least Brier score (mean squared difference
+/// from 1 for a right entity, 0 for a wrong one). One parameter cannot move a decoded tag; it only stretches or
+/// shrinks how sure the probabilities are, which is what an overconfident network gets wrong. Brier rather than
+/// log-likelihood: both are proper scoring rules, but the log loss of the few entities that are wrong at a
+/// probability near 1 is unbounded and pulls T up until the bulk of entities is underconfident (on the default
+/// model's valid.txt the NLL optimum, 2.55, left the lowest bin 0.059 from its precision; the Brier optimum
+/// none more than 0.02). <c>calibrate</c> prints both losses around the fit.
 /// </summary>
 public static class TemperatureFit
 {
@@ -14,7 +18,7 @@ public static class TemperatureFit
     /// <summary>The best temperature, found on a log-spaced grid and refined by golden-section search on log T.</summary>
     public static double Fit(ScoredPredictions predictions)
     {
-        double Loss(double logT) => CalibrationMetrics.Compute(predictions.AtTemperature(Math.Exp(logT)), bins: 1).NegativeLogLikelihood;
+        double Loss(double logT) => CalibrationMetrics.Compute(predictions.AtTemperature(Math.Exp(logT)), bins: 1).BrierScore;
 
         // The grid guards against a loss with more than one dip; the search then narrows the best cell.
         const int steps = 24;

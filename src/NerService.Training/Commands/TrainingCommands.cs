@@ -224,7 +224,12 @@ public static class TrainingCommands
             var casingNames = string.Join(", ", chosen.Select(c => c.ToString().ToLowerInvariant()));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"temperature {temperature:F4} fitted on {predictions.GoldCount} gold / {before.Entities} predicted entities of {Path.GetFileName(dataPath)} ({casingNames}); F1 {evaluation.Metrics.F1:P2}, unchanged by the temperature"));
-            Console.WriteLine(CalibrationReport.Rows([("temperature 1", before), (string.Create(CultureInfo.InvariantCulture, $"temperature {temperature:F3}"), after)]));
+            // The loss around the fit, so that anyone can see how flat it is and what each target does nearby.
+            var sweep = new[] { 1.0, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0 }
+                .Select(t => (string.Create(CultureInfo.InvariantCulture, $"temperature {t:F3}"), CalibrationMetrics.Compute(predictions.AtTemperature(t), parse.GetValue(bins), predictions.GoldCount)))
+                .Append((string.Create(CultureInfo.InvariantCulture, $"fitted {temperature:F3}"), after))
+                .ToList();
+            Console.WriteLine(CalibrationReport.Rows(sweep));
             Console.WriteLine($"written to {outputPath}");
             return 0;
         }));
