@@ -6,8 +6,9 @@
 # patience 3. Stage 3: from stage 2's best, stochastic weight averaging (Adam at a constant 0.001; the running mean
 # of each epoch's weights is what is validated and kept), training also on the documents as running text cut by
 # the service's own sentence splitter; up to 24 epochs, patience 6. Each stage keeps its best validation epoch;
-# logs (JSON lines), learning curves (PNG) and checkpoints go beside the bundles. Copy the stage 3 bundle to
-# models/ner-default.bundle.
+# logs (JSON lines), learning curves (PNG) and checkpoints go beside the bundles. Last, the stage 3 bundle's
+# entity probabilities are calibrated on valid.txt (one temperature; decoding unchanged) into
+# $OUTPUT_DIR/ner-default.bundle: copy that to models/ner-default.bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/default}
@@ -23,4 +24,5 @@ $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out
 $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out/stage2/ner-default.bundle" \
   --fine-tune-embeddings --add-running-text --average-weights --output "$out/stage3/ner-default.bundle" \
   --epochs 24 --patience 6 --learning-rate 0.001 --learning-rate-decay 0 --threads 1 --resume
-$cli evaluate --model "$out/stage3/ner-default.bundle" --data "$data/valid.txt"
+$cli calibrate --model "$out/stage3/ner-default.bundle" --data "$data/valid.txt" --output "$out/ner-default.bundle"
+$cli evaluate --model "$out/ner-default.bundle" --data "$data/valid.txt" --reliability-diagram "$out/ner-default.reliability.png"
