@@ -42,6 +42,56 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task CalibrateWritesABundleWithATemperatureThatDecodesExactlyAsBefore()
+    {
+        var data = WriteFile("gold.conll", TrainingRunTests.TinyCorpus);
+        var bundle = TestBundle.Create(Path.Combine(directory, "test.bundle"));
+        var calibrated = Path.Combine(directory, "calibrated.bundle");
+
+        var (exitCode, output, error) = await Run("calibrate", "--model", bundle, "--data", data, "--output", calibrated, "--casing", "original", "lower");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("temperature", output);
+        using (var loaded = ModelBundle.Load(calibrated))
+        {
+            var calibration = Assert.IsType<ProbabilityCalibration>(loaded.Manifest.Calibration);
+            Assert.InRange(calibration.Temperature, 0.05, 20);
+            Assert.StartsWith("sha256:", calibration.DataChecksums["gold.conll"]);
+            Assert.True(calibration.Metrics.ContainsKey("brier") && calibration.Metrics.ContainsKey("uncalibrated.ece"));
+        }
+        var before = Path.Combine(directory, "before.txt");
+        var after = Path.Combine(directory, "after.txt");
+        Assert.Equal(0, (await Run("evaluate", "--model", bundle, "--data", data, "--predictions", before)).ExitCode);
+        Assert.Equal(0, (await Run("evaluate", "--model", calibrated, "--data", data, "--predictions", after)).ExitCode);
+        Assert.Equal(File.ReadAllText(before), File.ReadAllText(after));
+    }
+
+    [Theory]
+    [InlineData("original")]
+    [InlineData("upper")]
+    public async Task EvaluateReportsCalibrationAndDrawsTheReliabilityDiagramForEachCasing(string casing)
+    {
+        var data = WriteFile("gold.conll", TrainingRunTests.TinyCorpus);
+        var bundle = TestBundle.Create(Path.Combine(directory, "test.bundle"));
+        var diagram = Path.Combine(directory, "reliability.png");
+
+        var (exitCode, output, error) = await Run("evaluate", "--model", bundle, "--data", data, "--json", "--casing", casing, "--bins", "3", "--reliability-diagram", diagram);
+
+        Assert.True(exitCode == 0, error);
+        var calibration = JsonDocument.Parse(output).RootElement.GetProperty("calibration");
+        Assert.Equal(1, calibration.GetProperty("temperature").GetDouble());
+        foreach (var scores in new[] { "served", "uncalibrated", "geometricMean" })
+        {
+            var metrics = calibration.GetProperty(scores);
+            Assert.InRange(metrics.GetProperty("ece").GetDouble(), 0, 1);
+            Assert.InRange(metrics.GetProperty("brier").GetDouble(), 0, 1);
+            Assert.Equal([0.5, 0.8, 0.9, 0.95], metrics.GetProperty("thresholds").EnumerateArray().Select(t => t.GetProperty("minScore").GetDouble()));
+            Assert.Equal(metrics.GetProperty("entities").GetInt32(), metrics.GetProperty("bins").EnumerateArray().Sum(b => b.GetProperty("count").GetInt32()));
+        }
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(diagram)[..4]);
+    }
+
+    [Fact]
     public async Task AMalformedFileIsReportedWithItsNameAndLine()
     {
         var data = WriteFile("broken.conll", "John B-PER\nSmith X-PER\n");

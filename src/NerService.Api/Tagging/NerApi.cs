@@ -36,7 +36,10 @@ internal static class NerApi
                 + "The text and its entities are stored as a document unless the body says \"store\": false; the response then "
                 + "carries the document's id and a Location header (/documents/{id}). An Idempotency-Key header makes retries safe: "
                 + "a request with a key already stored answers with that document's id and stores nothing. "
-                + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), or for a text with a NUL "
+                + "Each entity's score is the calibrated probability that exactly that span has exactly that label; minScore "
+                + "(0 to 1) leaves out entities scored below it (what is stored is what the response shows), and "
+                + "\"alternatives\": true adds each entity's other probable readings and the possibleEntities of uncertain stretches. "
+                + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), for a minScore outside [0, 1], or for a text with a NUL "
                 + "character that is to be stored, 413 for a text over the limit, "
                 + "415 without a JSON content type, 401 without a valid X-Api-Key (when keys are configured), 429 past the rate limit "
                 + "and 503 when the queue is full or, for a text to be stored, when the document database cannot be reached "
@@ -48,7 +51,8 @@ internal static class NerApi
             .WithSummary("Find the entities in several texts.")
             .WithDescription("Results come back in the order of the documents. A document that cannot be tagged (no text, "
                 + "or a text over the limit) gets an error object of its own while the others are tagged. More documents than "
-                + "the configured maximum (100 by default) is a 400 for the whole request. Unless the body says \"store\": false, "
+                + "the configured maximum (100 by default) is a 400 for the whole request, and so is a minScore outside [0, 1]; "
+                + "minScore and alternatives apply to every document as in POST /ner. Unless the body says \"store\": false, "
                 + "the tagged documents are stored in one transaction (all or none) and each result carries its documentId; a "
                 + "document with a NUL character gets its own 400 error. With an Idempotency-Key header K, document i is stored "
                 + "under the key K#i, so retrying the batch with the same key stores nothing twice. When the document database "
@@ -66,6 +70,8 @@ internal static class NerApi
             return Problems.InvalidField("text", "The field 'text' is required.");
         if (!TryParseOffsetUnit(request.OffsetUnit, out var unit))
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
+        if (MinScoreProblem(request.MinScore) is { } minScoreProblem)
+            return Problems.InvalidField("minScore", minScoreProblem);
         var limit = options.Value.Limits.MaxTextCharacters;
         if (text.Length > limit)
             return Problems.TextTooLong(text.Length, limit);
@@ -81,7 +87,7 @@ internal static class NerApi
         TaggedText tagged;
         try
         {
-            tagged = await TagAsync(tagger, text, request.IncludeTokens, http.RequestAborted);
+            tagged = Keep(await TagAsync(tagger, text, request.IncludeTokens, request.Alternatives, http.RequestAborted), request.MinScore);
         }
         catch (QueueFullException)
         {
@@ -107,7 +113,7 @@ internal static class NerApi
             http.Response.Headers.Location = $"/documents/{id}";
         }
         return TypedResults.Ok(new NerResponse(
-            id, ModelReference.From(tagger.Model), Entities(text, tagged, unit), Tokens(text, tagged, unit)));
+            id, ModelReference.From(tagger.Model), Entities(text, tagged, unit), Tokens(text, tagged, unit), PossibleEntities(text, tagged, unit)));
     }
 
     internal static async Task<Results<Ok<NerBatchResponse>, ValidationProblem, ProblemHttpResult>> TagBatch(
@@ -121,6 +127,8 @@ internal static class NerApi
             return Problems.InvalidField("documents", $"At most {limits.MaxBatchDocuments} documents are accepted per request; got {documents.Count}.");
         if (!TryParseOffsetUnit(request.OffsetUnit, out var unit))
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
+        if (MinScoreProblem(request.MinScore) is { } minScoreProblem)
+            return Problems.InvalidField("minScore", minScoreProblem);
         // The longest key derived from the header must fit, so checking it checks them all.
         if (request.Store && idempotencyKey is not null
             && DocumentValidation.FindIdempotencyKeyProblem(DocumentKey(idempotencyKey, Math.Max(0, documents.Count - 1))) is { } keyProblem)
@@ -136,7 +144,7 @@ internal static class NerApi
             {
                 errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
                 if (errors[i] is null)
-                    work[i] = TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, batchCancellation.Token);
+                    work[i] = KeepAsync(TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, request.Alternatives, batchCancellation.Token), request.MinScore);
             }
         }
         catch (Exception exception) when (exception is QueueFullException or ObjectDisposedException)
@@ -172,7 +180,8 @@ internal static class NerApi
             {
                 var text = documents[i]!.Text!;
                 var tagged = done.Result;
-                results[i] = new NerBatchResult(id, documentIds[i], Entities(text, tagged, unit), Tokens(text, tagged, unit), null);
+                results[i] = new NerBatchResult(id, documentIds[i], Entities(text, tagged, unit), Tokens(text, tagged, unit), null,
+                    PossibleEntities(text, tagged, unit));
             }
             else
                 results[i] = new NerBatchResult(id, null, null, null, errors[i]);
@@ -211,10 +220,19 @@ internal static class NerApi
     private static ProblemDetails DocumentProblem(int status, string title, string detail) => new() { Status = status, Title = title, Detail = detail };
 
     /// <summary>Empty and whitespace texts have no entities; they never reach the queue.</summary>
-    private static Task<TaggedText> TagAsync(BatchingTagger tagger, string text, bool includeTokens, CancellationToken cancellationToken) =>
+    private static Task<TaggedText> TagAsync(BatchingTagger tagger, string text, bool includeTokens, bool alternatives, CancellationToken cancellationToken) =>
         string.IsNullOrWhiteSpace(text)
-            ? Task.FromResult(new TaggedText([], includeTokens ? [] : null, 0, 0))
-            : tagger.TagAsync(text, includeTokens, cancellationToken);
+            ? Task.FromResult(new TaggedText([], includeTokens ? [] : null, 0, 0) { PossibleEntities = alternatives ? [] : null })
+            : tagger.TagAsync(text, includeTokens, alternatives, cancellationToken);
+
+    private static string? MinScoreProblem(double? minScore) =>
+        minScore is null or (>= 0 and <= 1) ? null : "The field 'minScore' must be a number between 0 and 1.";
+
+    /// <summary>Leaves out the entities scored below <paramref name="minScore"/>; what is stored is what the response shows.</summary>
+    private static TaggedText Keep(TaggedText tagged, double? minScore) =>
+        minScore is not > 0 ? tagged : tagged with { Entities = tagged.Entities.Where(e => e.Score >= minScore).ToList() };
+
+    private static async Task<TaggedText> KeepAsync(Task<TaggedText> tagging, double? minScore) => Keep(await tagging, minScore);
 
     private static bool TryParseOffsetUnit(string? value, out OffsetUnit unit)
     {
@@ -238,9 +256,21 @@ internal static class NerApi
     {
         var offsets = unit == OffsetUnit.CodePoint && tagged.Entities.Count > 0 ? new CodePointOffsets(text) : null;
         return tagged.Entities
-            .Select(e => new EntityResult(e.Text, e.Label, Convert(offsets, e.Start), Convert(offsets, e.End), e.Score))
+            .Select(e => new EntityResult(e.Text, e.Label, Convert(offsets, e.Start), Convert(offsets, e.End), e.Score,
+                e.Alternatives?.Select(a => Alternative(offsets, a)).ToList()))
             .ToList();
     }
+
+    private static List<AlternativeResult>? PossibleEntities(string text, TaggedText tagged, OffsetUnit unit)
+    {
+        if (tagged.PossibleEntities is null)
+            return null;
+        var offsets = unit == OffsetUnit.CodePoint && tagged.PossibleEntities.Count > 0 ? new CodePointOffsets(text) : null;
+        return tagged.PossibleEntities.Select(a => Alternative(offsets, a)).ToList();
+    }
+
+    private static AlternativeResult Alternative(CodePointOffsets? offsets, EntityAlternative a) =>
+        new(a.Text, a.Label, Convert(offsets, a.Start), Convert(offsets, a.End), a.Probability);
 
     private static List<TokenResult>? Tokens(string text, TaggedText tagged, OffsetUnit unit)
     {

@@ -20,6 +20,19 @@ public sealed class NerRequest
     public bool IncludeTokens { get; init; }
 
     /// <summary>
+    /// Leave out entities whose score (the calibrated probability that the entity is exactly right) is below this,
+    /// between 0 and 1; default 0 (all). A precision knob: README lists the precision measured at 0.5, 0.8, 0.9 and 0.95.
+    /// </summary>
+    public double? MinScore { get; init; }
+
+    /// <summary>
+    /// Also return, for each entity, the next most probable labels of the same span and the most probable entity with
+    /// other boundaries over its tokens, and the most probable entity in each uncertain stretch left outside every
+    /// entity (<c>possibleEntities</c>), each with its probability. Default false.
+    /// </summary>
+    public bool Alternatives { get; init; }
+
+    /// <summary>
     /// Store the text and its entities as a document (default true); the response then carries its <c>id</c> and a
     /// <c>Location</c> header. Texts containing NUL characters cannot be stored: send them with <c>false</c>.
     /// </summary>
@@ -38,6 +51,12 @@ public sealed class NerBatchRequest
 
     /// <summary>Also return the tokens of every document. Default false.</summary>
     public bool IncludeTokens { get; init; }
+
+    /// <summary>Leave out entities scored below this (0 to 1) in every document; default 0 (all).</summary>
+    public double? MinScore { get; init; }
+
+    /// <summary>Also return alternatives and possible entities for every document (see the single-text request). Default false.</summary>
+    public bool Alternatives { get; init; }
 
     /// <summary>
     /// Store every document that was tagged (default true), all in one transaction; each result then carries its
@@ -70,8 +89,26 @@ public sealed record ModelReference(string Name, string Version)
 /// <param name="Label">The entity type, e.g. PER, LOC, ORG, MISC.</param>
 /// <param name="Start">Offset of the first character.</param>
 /// <param name="End">Offset just past the last character.</param>
-/// <param name="Score">The model's confidence in this span, between 0 and 1.</param>
-public sealed record EntityResult(string Text, string Label, int Start, int End, float Score);
+/// <param name="Score">
+/// The calibrated probability that exactly this span carries exactly this label (over every tag sequence the
+/// scheme allows), between 0 and 1: of entities scored about 0.9, about nine in ten are right.
+/// </param>
+/// <param name="Alternatives">With <c>"alternatives": true</c>: other readings of these tokens, most probable first.</param>
+public sealed record EntityResult(
+    string Text,
+    string Label,
+    int Start,
+    int End,
+    float Score,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AlternativeResult>? Alternatives = null);
+
+/// <summary>A reading the tagger did not choose: another label for the same span, or other boundaries.</summary>
+/// <param name="Text">The span as it appears in the text.</param>
+/// <param name="Label">The entity type of this reading.</param>
+/// <param name="Start">Offset of the first character.</param>
+/// <param name="End">Offset just past the last character.</param>
+/// <param name="Probability">The calibrated probability that exactly this span carries exactly this label.</param>
+public sealed record AlternativeResult(string Text, string Label, int Start, int End, float Probability);
 
 /// <summary>A token and the tag chosen for it.</summary>
 /// <param name="Text">The token.</param>
@@ -81,12 +118,17 @@ public sealed record EntityResult(string Text, string Label, int Start, int End,
 /// <param name="Probability">The tag's probability under the model.</param>
 public sealed record TokenResult(string Text, int Start, int End, string Tag, float Probability);
 
-/// <summary>The entities of one text, and the id of the stored document (absent with <c>"store": false</c>).</summary>
+/// <summary>
+/// The entities of one text, and the id of the stored document (absent with <c>"store": false</c>). With
+/// <c>"alternatives": true</c>, <c>possibleEntities</c> holds the most probable entity of each stretch of tokens
+/// the tagger left outside every entity although the model gives them at least a 0.1 chance of being in one.
+/// </summary>
 public sealed record NerResponse(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Id,
     ModelReference Model,
     IReadOnlyList<EntityResult> Entities,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AlternativeResult>? PossibleEntities = null);
 
 /// <summary>Results of a batch, in the order of the request's documents.</summary>
 public sealed record NerBatchResponse(ModelReference Model, IReadOnlyList<NerBatchResult> Results);
@@ -100,7 +142,8 @@ public sealed record NerBatchResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DocumentId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<EntityResult>? Entities,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AlternativeResult>? PossibleEntities = null);
 
 /// <summary>What the served model says about itself.</summary>
 public sealed record ModelResponse(

@@ -6,14 +6,15 @@ internal static class TaggingExamples
     private const string Text = "Angela Merkel visited Paris with Siemens staff.";
     private static readonly ModelReference ModelRef = new("ner-default", "1.0.0");
 
-    public static readonly NerRequest Request = new() { Text = Text, OffsetUnit = "utf16", IncludeTokens = false };
+    public static readonly NerRequest Request = new() { Text = Text, OffsetUnit = "utf16", IncludeTokens = false, MinScore = 0.5, Alternatives = true };
 
     public static readonly NerResponse Response = new(1042, ModelRef,
     [
-        new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f),
-        new EntityResult("Paris", "LOC", 22, 27, 0.97f),
-        new EntityResult("Siemens", "ORG", 33, 40, 0.91f),
-    ], null);
+        new EntityResult("Angela Merkel", "PER", 0, 13, 0.98f, [new AlternativeResult("Merkel", "PER", 7, 13, 0.01f)]),
+        new EntityResult("Paris", "LOC", 22, 27, 0.97f, [new AlternativeResult("Paris", "PER", 22, 27, 0.02f)]),
+        new EntityResult("Siemens", "ORG", 33, 40, 0.81f,
+            [new AlternativeResult("Siemens", "MISC", 33, 40, 0.12f), new AlternativeResult("Siemens staff", "ORG", 33, 46, 0.03f)]),
+    ], null, []);
 
     public static readonly NerBatchRequest BatchRequest = new()
     {

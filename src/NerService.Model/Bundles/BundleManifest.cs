@@ -21,6 +21,9 @@ public sealed record BundleManifest
     public required NetworkConfig Network { get; init; }
     public required TrainingMetadata Training { get; init; }
 
+    /// <summary>How entity probabilities are calibrated; absent (older bundles) means temperature 1, the network's own.</summary>
+    public ProbabilityCalibration? Calibration { get; init; }
+
     /// <summary>SHA-256 of every other entry of the bundle, to tell a corrupt file from a valid one.</summary>
     public IReadOnlyDictionary<string, string> EntryChecksums { get; init; } = new Dictionary<string, string>();
 }
@@ -44,4 +47,21 @@ public sealed record TrainingMetadata
     public int BestEpoch { get; init; }
     public double TrainingSeconds { get; init; }
     public string? Machine { get; init; }
+}
+
+/// <summary>
+/// Temperature scaling fitted after training (<c>NerService.Training calibrate</c>): entity probabilities are
+/// computed from <c>softmax(logits / Temperature)</c>. Decoding always uses the network's own probabilities.
+/// </summary>
+public sealed record ProbabilityCalibration
+{
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>File name to <c>sha256:...</c> of the data the temperature was fitted on.</summary>
+    public IReadOnlyDictionary<string, string> DataChecksums { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What the fit measured there, e.g. <c>ece</c>, <c>brier</c>, <c>nll</c> before (<c>uncalibrated.*</c>) and after.</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
+    public DateTimeOffset FittedAt { get; init; } = DateTimeOffset.UtcNow;
 }

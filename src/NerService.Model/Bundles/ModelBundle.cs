@@ -35,7 +35,10 @@ public sealed class ModelBundle : IDisposable
     public TaggerNetwork Network { get; }
     public TagSet TagSet { get; }
 
-    public void Save(string path)
+    public void Save(string path) => Save(path, Manifest);
+
+    /// <summary>Writes this bundle's vocabulary and weights with another manifest (e.g. one that adds calibration).</summary>
+    public void Save(string path, BundleManifest manifest)
     {
         var vocabulary = JsonSerializer.SerializeToUtf8Bytes(
             new VocabularyFile(Words.Words, Characters.Characters.Select(c => (int)c).ToArray()), Json);
@@ -46,7 +49,7 @@ public sealed class ModelBundle : IDisposable
                 Network.save(writer);
             weights = buffer.ToArray();
         }
-        var manifest = Manifest with
+        manifest = manifest with
         {
             EntryChecksums = new Dictionary<string, string>
             {
@@ -84,6 +87,9 @@ public sealed class ModelBundle : IDisposable
                 throw new InvalidDataException(
                     $"'{path}' is bundle format {manifest.FormatVersion}; this build reads format {BundleManifest.CurrentFormatVersion}.");
             }
+
+            if (manifest.Calibration is { Temperature: var temperature } && !(temperature > 0 && double.IsFinite(temperature)))
+                throw new InvalidDataException($"'{path}': the calibration temperature must be a positive number; it is {temperature}.");
 
             var vocabularyBytes = ReadChecked(zip, VocabularyEntry, manifest, path);
             var weights = ReadChecked(zip, WeightsEntry, manifest, path);

@@ -31,7 +31,7 @@ public static class DocumentConsistency
         var entities = new List<(int Sentence, TokenSpan Span, string Form)>();
         for (var s = 0; s < sentences.Count; s++)
         {
-            foreach (var span in TagDecoder.Spans(paths[s], logProbabilities[s], tags))
+            foreach (var span in TagDecoder.Spans(paths[s], tags))
             {
                 var form = Form(sentences[s], span.Start, span.End);
                 entities.Add((s, span, form));

@@ -1,7 +1,7 @@
 namespace NerService.Model.Decoding;
 
-/// <summary>An entity over token positions <c>[Start, End)</c> with its confidence.</summary>
-public readonly record struct TokenSpan(string Label, int Start, int End, float Score);
+/// <summary>An entity over token positions <c>[Start, End)</c>.</summary>
+public readonly record struct TokenSpan(string Label, int Start, int End);
 
 /// <summary>Turns per-token log-probabilities into tags and entity spans.</summary>
 public static class TagDecoder
@@ -80,23 +80,19 @@ public static class TagDecoder
     /// <summary>
     /// Entity spans in a tag path. Tolerates paths that break the scheme (from greedy decoding) the way
     /// conlleval reads them: an I- or E- that does not continue an entity of its type starts a new one.
-    /// The score is the geometric mean of the chosen tags' probabilities over the entity's tokens
-    /// (exp of the mean log-probability): 1 when the model is certain of every tag, and comparable
-    /// across entities of different lengths.
+    /// Their probabilities come from the sentence's <see cref="TagLattice"/>.
     /// </summary>
-    public static List<TokenSpan> Spans(int[] path, ReadOnlySpan<float> logProbabilities, TagSet tags)
+    public static List<TokenSpan> Spans(int[] path, TagSet tags)
     {
-        var k = tags.Count;
         var spans = new List<TokenSpan>();
         string? openType = null;
         var openStart = 0;
-        var logSum = 0.0;
 
         void Close(int end, List<TokenSpan> into)
         {
             if (openType is null)
                 return;
-            into.Add(new TokenSpan(openType, openStart, end, (float)Math.Exp(logSum / (end - openStart))));
+            into.Add(new TokenSpan(openType, openStart, end));
             openType = null;
         }
 
@@ -105,7 +101,6 @@ public static class TagDecoder
             var tag = path[t];
             var prefix = tags.Prefixes[tag];
             var type = tags.Types[tag];
-            var logP = logProbabilities[t * k + tag];
             var continues = openType is not null && type == openType && prefix is 'I' or 'E';
             if (!continues)
             {
@@ -114,9 +109,7 @@ public static class TagDecoder
                     continue;
                 openType = type;
                 openStart = t;
-                logSum = 0;
             }
-            logSum += logP;
             if (prefix is 'E' or 'S')
                 Close(t + 1, spans);
         }

@@ -26,6 +26,10 @@ public sealed class TagSet
         if (!tags.Contains("O"))
             throw new InvalidDataException("A tag set needs the outside tag 'O'.");
         EntityTypes = Types.Where(t => t is not null).Select(t => t!).Distinct().Order(StringComparer.Ordinal).ToArray();
+        BeginTags = EntityTypes.Select(type => Find('B', type)).ToArray();
+        InsideTags = EntityTypes.Select(type => Find('I', type)).ToArray();
+        EndTags = EntityTypes.Select(type => Find('E', type)).ToArray();
+        SingleTags = EntityTypes.Select(type => Find('S', type)).ToArray();
 
         Allowed = new bool[tags.Count, tags.Count];
         CanStart = new bool[tags.Count];
@@ -37,6 +41,11 @@ public sealed class TagSet
             for (var from = 0; from < tags.Count; from++)
                 Allowed[from, to] = Closes(from) && Opens(to) || Continues(from, to);
         }
+        Predecessors = Enumerable.Range(0, tags.Count).Select(to => Enumerable.Range(0, tags.Count).Where(from => Allowed[from, to]).ToArray()).ToArray();
+        Successors = Enumerable.Range(0, tags.Count).Select(from => Enumerable.Range(0, tags.Count).Where(to => Allowed[from, to]).ToArray()).ToArray();
+        OutsideTag = IndexOf("O");
+        EndingTags = Enumerable.Range(0, tags.Count).Where(j => CanEnd[j]).ToArray();
+        OpeningTags = Enumerable.Range(0, tags.Count).Where(Opens).ToArray();
     }
 
     public TaggingScheme Scheme { get; }
@@ -49,6 +58,19 @@ public sealed class TagSet
     internal bool[,] Allowed { get; }
     internal bool[] CanStart { get; }
     internal bool[] CanEnd { get; }
+    internal int[][] Predecessors { get; }
+    internal int[][] Successors { get; }
+    internal int OutsideTag { get; }
+    internal int[] EndingTags { get; }
+
+    /// <summary>O, B- and S-: the tags that may follow a finished entity (or begin a sentence).</summary>
+    internal int[] OpeningTags { get; }
+
+    // Per entity type (in EntityTypes order): the index of its B-, I-, E- and S- tag; -1 where the scheme has none.
+    internal int[] BeginTags { get; }
+    internal int[] InsideTags { get; }
+    internal int[] EndTags { get; }
+    internal int[] SingleTags { get; }
 
     /// <summary>The tags of a scheme for these entity types, in a fixed order: O, then per type B, I (, E, S).</summary>
     public static TagSet For(TaggingScheme scheme, IEnumerable<string> entityTypes)
@@ -68,6 +90,16 @@ public sealed class TagSet
                 return i;
         }
         throw new KeyNotFoundException($"Tag '{tag}' is not one of the model's tags.");
+    }
+
+    private int Find(char prefix, string type)
+    {
+        for (var i = 0; i < Tags.Count; i++)
+        {
+            if (Prefixes[i] == prefix && Types[i] == type)
+                return i;
+        }
+        return -1;
     }
 
     // True where the tag leaves no entity open after it.

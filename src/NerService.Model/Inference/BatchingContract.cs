@@ -26,7 +26,7 @@ public sealed class BatchingOptions
     public int InferenceThreadsOn(TorchSharp.torch.Device device)
         => InferenceThreads > 0 ? InferenceThreads : BatchingTagger.DefaultInferenceThreads(device);
 
-    /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once.</summary>
+    /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync(string, bool, CancellationToken)"/> throws <see cref="QueueFullException"/> at once.</summary>
     public int QueueCapacity { get; set; } = 1024;
 }
 

@@ -90,11 +90,15 @@ public sealed class BatchingTagger : IAsyncDisposable
     /// and its text is dropped if inference has not started on it.
     /// </summary>
     public Task<TaggedText> TagAsync(string text, bool includeTokens = false, CancellationToken cancellationToken = default)
+        => TagAsync(text, includeTokens, includeAlternatives: false, cancellationToken);
+
+    /// <summary>Tags one text, with each entity's alternatives and the possible entities when <paramref name="includeAlternatives"/>.</summary>
+    public Task<TaggedText> TagAsync(string text, bool includeTokens, bool includeAlternatives, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(stopping, this);
-        var pending = new PendingText(model.Prepare(text), includeTokens, cancellationToken);
+        var pending = new PendingText(model.Prepare(text), includeTokens, includeAlternatives, cancellationToken);
         if (!queue.Writer.TryWrite(pending))
         {
             pending.Dispose();
@@ -203,7 +207,8 @@ public sealed class BatchingTagger : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var results = model.Tag(batch.Select(p => p.Prepared).ToList(), batch.Select(p => p.IncludeTokens).ToList(), Decoding.Constrained);
+            var results = model.Tag(batch.Select(p => p.Prepared).ToList(), batch.Select(p => p.IncludeTokens).ToList(), Decoding.Constrained,
+                batch.Select(p => p.IncludeAlternatives).ToList());
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Completion.TrySetResult(results[i]);
         }
@@ -225,10 +230,11 @@ public sealed class BatchingTagger : IAsyncDisposable
     {
         private readonly CancellationTokenRegistration cancellation;
 
-        public PendingText(PreparedText prepared, bool includeTokens, CancellationToken cancellationToken)
+        public PendingText(PreparedText prepared, bool includeTokens, bool includeAlternatives, CancellationToken cancellationToken)
         {
             Prepared = prepared;
             IncludeTokens = includeTokens;
+            IncludeAlternatives = includeAlternatives;
             CancellationToken = cancellationToken;
             cancellation = cancellationToken.Register(static state =>
             {
@@ -239,6 +245,7 @@ public sealed class BatchingTagger : IAsyncDisposable
 
         public PreparedText Prepared { get; }
         public bool IncludeTokens { get; }
+        public bool IncludeAlternatives { get; }
         public CancellationToken CancellationToken { get; }
         public TaskCompletionSource<TaggedText> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -32,6 +32,7 @@ public sealed class NerModel : IDisposable
         bundle.Network.eval();
         batches = new BatchBuilder(bundle.Words, bundle.Characters, bundle.Network.Config);
         var manifest = bundle.Manifest;
+        Temperature = manifest.Calibration?.Temperature ?? 1;
         Info = new ModelInfo(
             manifest.Name,
             manifest.Version,
@@ -57,6 +58,24 @@ public sealed class NerModel : IDisposable
 
     public TagSet TagSet => bundle.TagSet;
 
+    /// <summary>
+    /// The calibration temperature entity probabilities are computed at (the bundle's, 1 when it has none).
+    /// Decoding never uses it: the tags are those of the network's own probabilities.
+    /// </summary>
+    public double Temperature { get; init; } = 1;
+
+    /// <summary>Alternatives less probable than this are left out.</summary>
+    public const double MinAlternativeProbability = 0.01;
+
+    /// <summary>A token outside every entity whose probability of being inside one reaches this marks an uncertain stretch.</summary>
+    public const double UncertainTokenProbability = 0.1;
+
+    /// <summary>The longest entity, in tokens, considered as an alternative with other boundaries.</summary>
+    public const int MaxAlternativeTokens = 10;
+
+    /// <summary>How many other labels of an entity's span are listed at most.</summary>
+    public const int MaxOtherLabels = 3;
+
     /// <summary>Sentences longer than this are tagged in overlapping windows of this many tokens.</summary>
     public int MaxSentenceTokens { get; init; } = 200;
 
@@ -78,7 +97,8 @@ public sealed class NerModel : IDisposable
     public IReadOnlyList<TaggedText> Tag(IReadOnlyList<string> texts, bool includeTokens = false, Decoding decoding = Decoding.Constrained)
         => Tag(texts.Select(Prepare).ToList(), texts.Select(_ => includeTokens).ToList(), decoding);
 
-    public IReadOnlyList<TaggedText> Tag(IReadOnlyList<PreparedText> texts, IReadOnlyList<bool> includeTokens, Decoding decoding)
+    public IReadOnlyList<TaggedText> Tag(
+        IReadOnlyList<PreparedText> texts, IReadOnlyList<bool> includeTokens, Decoding decoding, IReadOnlyList<bool>? includeAlternatives = null)
     {
         var sentences = new List<IReadOnlyList<string>>();
         foreach (var text in texts)
@@ -98,16 +118,25 @@ public sealed class NerModel : IDisposable
             var first = next;
             var paths = DecodeText(text.Sentences.Select(s => s.Select(t => t.Text).ToArray()).ToArray(),
                 logProbabilities.AsSpan(first, text.Sentences.Count).ToArray(), decoding);
+            var possible = includeAlternatives?[i] == true ? new List<EntityAlternative>() : null;
             foreach (var sentence in text.Sentences)
             {
                 var path = paths[next - first];
                 var scores = logProbabilities[next++];
-                foreach (var span in TagDecoder.Spans(path, scores, TagSet))
+                // Tags from the network's own probabilities, probabilities from the calibrated lattice.
+                var lattice = TagLattice.Build(scores, TagSet, Temperature);
+                var spans = TagDecoder.Spans(path, TagSet);
+                foreach (var span in spans)
                 {
-                    var start = sentence[span.Start].Start;
-                    var end = sentence[span.End - 1].End;
-                    entities.Add(new EntitySpan(span.Label, start, end, text.Text[start..end], span.Score));
+                    var (start, end) = (sentence[span.Start].Start, sentence[span.End - 1].End);
+                    var probability = (float)lattice.SpanProbability(span.Label, span.Start, span.End);
+                    entities.Add(new EntitySpan(span.Label, start, end, text.Text[start..end], probability)
+                    {
+                        Alternatives = possible is null ? null : Alternatives(lattice, span, sentence, text.Text),
+                    });
                 }
+                if (possible is not null)
+                    possible.AddRange(PossibleEntities(lattice, spans, sentence, text.Text));
                 if (tokens is null)
                     continue;
                 for (var t = 0; t < sentence.Count; t++)
@@ -117,9 +146,63 @@ public sealed class NerModel : IDisposable
                     tokens.Add(new TokenPrediction(token.Text, token.Start, token.End, TagSet.Tags[path[t]], probability));
                 }
             }
-            results[i] = new TaggedText(entities, tokens, text.Sentences.Count, text.TokenCount);
+            results[i] = new TaggedText(entities, tokens, text.Sentences.Count, text.TokenCount) { PossibleEntities = possible };
         }
         return results;
+    }
+
+    /// <summary>
+    /// The calibrated probability of each entity of a decoded path (what <see cref="EntitySpan.Score"/> holds), at
+    /// this model's <see cref="Temperature"/> unless another is given.
+    /// </summary>
+    public IReadOnlyList<SpanProbability> ScoreEntities(float[] logProbabilities, int[] path, double? temperature = null)
+    {
+        var lattice = TagLattice.Build(logProbabilities, TagSet, temperature ?? Temperature);
+        return TagDecoder.Spans(path, TagSet)
+            .Select(s => new SpanProbability(s.Label, s.Start, s.End, lattice.SpanProbability(s.Label, s.Start, s.End)))
+            .ToList();
+    }
+
+    // The same tokens with other labels, then the most probable entity with other boundaries over them.
+    private static List<EntityAlternative> Alternatives(TagLattice lattice, TokenSpan span, IReadOnlyList<TextToken> sentence, string text)
+    {
+        var readings = lattice.Labels(span.Start, span.End, MinAlternativeProbability, MaxOtherLabels, except: span.Label);
+        if (lattice.BestOverlapping(span.Start, span.End, Math.Max(MaxAlternativeTokens, span.End - span.Start), MinAlternativeProbability) is { } other)
+            readings.Add(other);
+        return readings.OrderByDescending(r => r.Probability).Select(r => Alternative(r, sentence, text)).ToList();
+    }
+
+    // Stretches of tokens outside every chosen entity that the model still gives a fair chance of being in one:
+    // for each, the most probable entity over it that overlaps no chosen entity.
+    private static IEnumerable<EntityAlternative> PossibleEntities(
+        TagLattice lattice, List<TokenSpan> chosen, IReadOnlyList<TextToken> sentence, string text)
+    {
+        var taken = new bool[sentence.Count];
+        foreach (var span in chosen)
+            taken.AsSpan(span.Start, span.End - span.Start).Fill(true);
+        bool Free(int start, int end) => !taken.AsSpan(start, end - start).Contains(true);
+        for (var t = 0; t < sentence.Count; t++)
+        {
+            if (taken[t] || lattice.EntityProbability(t) < UncertainTokenProbability)
+                continue;
+            var end = t + 1;
+            while (end < sentence.Count && !taken[end] && lattice.EntityProbability(end) >= UncertainTokenProbability)
+                end++;
+            // Any span over the stretch, its own exact boundaries included.
+            var best = lattice.BestOverlapping(t, end, MaxAlternativeTokens, MinAlternativeProbability, Free);
+            var exact = lattice.Labels(t, end, MinAlternativeProbability, 1);
+            if (end - t <= MaxAlternativeTokens && exact.Count > 0 && (best is null || exact[0].Probability > best.Value.Probability))
+                best = exact[0];
+            if (best is { } found)
+                yield return Alternative(found, sentence, text);
+            t = end;
+        }
+    }
+
+    private static EntityAlternative Alternative(SpanProbability span, IReadOnlyList<TextToken> sentence, string text)
+    {
+        var (start, end) = (sentence[span.Start].Start, sentence[span.End - 1].End);
+        return new EntityAlternative(span.Label, start, end, text[start..end], (float)span.Probability);
     }
 
     /// <summary>Tags already-tokenized sentences; used by evaluation, where the tokens come from the data set.</summary>

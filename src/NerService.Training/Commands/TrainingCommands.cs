@@ -5,12 +5,13 @@ using NerService.Model.Bundles;
 using NerService.Model.Corpus;
 using NerService.Model.Inference;
 using NerService.Model.Network;
+using NerService.Training.Calibration;
 using NerService.Training.Embeddings;
 using NerService.Training.Training;
 
 namespace NerService.Training.Commands;
 
-/// <summary>The command line: train, evaluate, predict, embeddings.</summary>
+/// <summary>The command line: train, evaluate, calibrate, predict, embeddings.</summary>
 public static class TrainingCommands
 {
     public static RootCommand Build()
@@ -18,6 +19,7 @@ public static class TrainingCommands
         var root = new RootCommand("Trains and evaluates NerService's BiLSTM tagger.");
         root.Subcommands.Add(Train());
         root.Subcommands.Add(Evaluate());
+        root.Subcommands.Add(Calibrate());
         root.Subcommands.Add(Predict());
         root.Subcommands.Add(ConvertEmbeddings());
         return root;
@@ -118,31 +120,40 @@ public static class TrainingCommands
         var scheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data file; detected when omitted." };
         var casing = new Option<TextCasing>("--casing") { Description = "Re-case the data's tokens before tagging (original, lower, upper, title); gold tags unchanged.", DefaultValueFactory = _ => TextCasing.Original };
         var consistency = new Option<double?>("--consistency") { Description = "Document consistency: names tagged with at least this probability decide their other mentions in the same -DOCSTART- document (off when omitted)." };
-        var command = new Command("evaluate", "Entity-level precision, recall and F1 (conlleval semantics) and tokens/s.")
+        var bins = BinsOption();
+        var diagram = new Option<FileInfo?>("--reliability-diagram") { Description = "Write the reliability diagram of the entity probabilities (PNG) here." };
+        var command = new Command("evaluate", "Entity-level precision, recall and F1 (conlleval semantics), calibration of entity probabilities, and tokens/s.")
         {
-            model, data, json, predictions, greedy, scheme, casing, consistency,
+            model, data, json, predictions, greedy, scheme, casing, consistency, bins, diagram,
         };
         command.SetAction(parse => Guard(() =>
         {
             using var loaded = LoadModel(parse.GetValue(model)!.FullName, parse.GetValue(consistency));
+            var textCasing = parse.GetValue(casing);
             var documents = ConllReader.ReadDocuments(parse.GetValue(data)!.FullName, loaded.TagSet.Scheme, parse.GetValue(scheme));
-            var sentences = Recasing.Apply([.. documents.SelectMany(d => d)], parse.GetValue(casing));
-            var result = Evaluator.Evaluate(loaded, sentences, parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained, [.. documents.Select(d => d.Count)]);
+            var sentences = Recasing.Apply([.. documents.SelectMany(d => d)], textCasing);
+            var decoding = parse.GetValue(greedy) ? Decoding.Greedy : Decoding.Constrained;
+            var result = Evaluator.Evaluate(loaded, sentences, decoding, [.. documents.Select(d => d.Count)]);
             if (parse.GetValue(predictions) is { } file)
             {
                 using var writer = new StreamWriter(file.FullName);
                 ConllWriter.WriteForConlleval(writer, sentences.Select((s, i) => (s.Tokens, s.Tags, (IReadOnlyList<string>)result.Predictions[i])));
             }
+            var calibration = CalibrationReport.Measure(loaded, sentences, result.LogProbabilities, decoding, parse.GetValue(bins));
+            var casingName = textCasing.ToString().ToLowerInvariant();
+            if (parse.GetValue(diagram) is { } png)
+                ReliabilityDiagram.Write(png.FullName, calibration.Served, $"{Path.GetFileName(parse.GetValue(model)!.Name)}, {parse.GetValue(data)!.Name}, {casingName}");
             var metrics = result.Metrics;
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
-                    casing = parse.GetValue(casing).ToString().ToLowerInvariant(),
+                    casing = casingName,
                     precision = metrics.Precision,
                     recall = metrics.Recall,
                     f1 = metrics.F1,
                     perType = metrics.ByType.ToDictionary(kv => kv.Key, kv => new { precision = kv.Value.Precision, recall = kv.Value.Recall, f1 = kv.Value.F1 }),
+                    calibration = calibration.ToJson(),
                     sentences = result.Sentences,
                     tokens = result.Tokens,
                     tokensPerSecond = Math.Round(result.TokensPerSecond),
@@ -152,10 +163,92 @@ public static class TrainingCommands
             {
                 Console.WriteLine(Evaluator.Table(metrics));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Sentences} sentences, {result.Tokens} tokens, {result.TokensPerSecond:N0} tokens/s"));
+                Console.WriteLine();
+                Console.WriteLine(calibration.Table());
             }
             return 0;
         }));
         return command;
+    }
+
+    private static Command Calibrate()
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The bundle to calibrate.", Required = true };
+        var data = new Option<FileInfo>("--data") { Description = "Held-out gold CoNLL data to fit on (valid.txt; not the training data).", Required = true };
+        var output = new Option<string>("--output") { Description = "The calibrated bundle to write (may be --model itself).", Required = true };
+        var scheme = new Option<TaggingScheme?>("--input-scheme") { Description = "Scheme of the data file; detected when omitted." };
+        var casings = new Option<TextCasing[]>("--casing")
+        {
+            Description = "Fit on the data re-cased this way; repeat to fit on several casings at once (default: original).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var bins = BinsOption();
+        var command = new Command("calibrate",
+            "Fit the temperature of entity probabilities on held-out data (least negative log-likelihood of the decoded entities being right) "
+            + "and write the bundle with it. Decoded tags do not change.")
+        {
+            model, data, output, scheme, casings, bins,
+        };
+        command.SetAction(parse => Guard(() =>
+        {
+            var modelPath = parse.GetValue(model)!.FullName;
+            var dataPath = parse.GetValue(data)!.FullName;
+            // The model owns the bundle and disposes it; the bundle is kept to write it back with the temperature.
+            var bundle = ModelBundle.Load(modelPath);
+            using var loaded = new NerModel(bundle, TorchSharp.torch.CPU) { Temperature = 1 };
+            var chosen = parse.GetValue(casings) is { Length: > 0 } given ? given.Distinct().ToArray() : [TextCasing.Original];
+            var gold = ConllReader.ReadFile(dataPath, loaded.TagSet.Scheme, parse.GetValue(scheme));
+            var sentences = chosen.SelectMany(c => Recasing.Apply(gold, c)).ToList();
+            var evaluation = Evaluator.Evaluate(loaded, sentences, Decoding.Constrained);
+            var predictions = ScoredPredictions.From(loaded, sentences, evaluation.LogProbabilities, Decoding.Constrained);
+
+            var temperature = TemperatureFit.Fit(predictions);
+            var before = CalibrationMetrics.Compute(predictions.AtTemperature(1), parse.GetValue(bins), predictions.GoldCount);
+            var after = CalibrationMetrics.Compute(predictions.AtTemperature(temperature), parse.GetValue(bins), predictions.GoldCount);
+            var calibration = new ProbabilityCalibration
+            {
+                Temperature = temperature,
+                DataChecksums = new Dictionary<string, string> { [Path.GetFileName(dataPath)] = FileChecksum(dataPath) },
+                Metrics = new Dictionary<string, double>
+                {
+                    ["f1"] = evaluation.Metrics.F1,
+                    ["ece"] = after.ExpectedCalibrationError,
+                    ["brier"] = after.BrierScore,
+                    ["nll"] = after.NegativeLogLikelihood,
+                    ["uncalibrated.ece"] = before.ExpectedCalibrationError,
+                    ["uncalibrated.brier"] = before.BrierScore,
+                    ["uncalibrated.nll"] = before.NegativeLogLikelihood,
+                },
+            };
+            var outputPath = Path.GetFullPath(parse.GetValue(output)!);
+            bundle.Save(outputPath, bundle.Manifest with { Calibration = calibration });
+
+            var casingNames = string.Join(", ", chosen.Select(c => c.ToString().ToLowerInvariant()));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"temperature {temperature:F4} fitted on {predictions.GoldCount} gold / {before.Entities} predicted entities of {Path.GetFileName(dataPath)} ({casingNames}); F1 {evaluation.Metrics.F1:P2}, unchanged by the temperature"));
+            // The loss around the fit, so that anyone can see how flat it is and what each target does nearby.
+            var sweep = new[] { 1.0, 1.5, 2.0, 2.25, 2.5, 2.75, 3.0, 3.5, 4.0 }
+                .Select(t => (string.Create(CultureInfo.InvariantCulture, $"temperature {t:F3}"), CalibrationMetrics.Compute(predictions.AtTemperature(t), parse.GetValue(bins), predictions.GoldCount)))
+                .Append((string.Create(CultureInfo.InvariantCulture, $"fitted {temperature:F3}"), after))
+                .ToList();
+            Console.WriteLine(CalibrationReport.Rows(sweep));
+            Console.WriteLine($"written to {outputPath}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Option<int> BinsOption() => new("--bins")
+    {
+        Description = "Equal-mass bins for the expected calibration error and the reliability diagram (default 10).",
+        DefaultValueFactory = _ => 10,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--bins must be at least 1."); } },
+    };
+
+    private static string FileChecksum(string path)
+    {
+        using var file = File.OpenRead(path);
+        return "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file));
     }
 
     private static Command Predict()

@@ -10,6 +10,9 @@ public static class Evaluator
     public sealed record Result(EntityMetrics Metrics, IReadOnlyList<string[]> Predictions, int Sentences, int Tokens, double Seconds)
     {
         public double TokensPerSecond => Seconds > 0 ? Tokens / Seconds : 0;
+
+        /// <summary>The network's per-token log-probabilities of each sentence (row-major [tokens, tags]).</summary>
+        public IReadOnlyList<float[]> LogProbabilities { get; init; } = [];
     }
 
     /// <summary>
@@ -35,7 +38,7 @@ public static class Evaluator
             // Gold tags are in the model's scheme (the reader converts them), so both sides are read by the same rules.
             var pairs = sentences.Select((s, i) => ((IReadOnlyList<string>)s.Tags, (IReadOnlyList<string>)predictions[i]));
             var metrics = EntityMetrics.Compute(pairs, model.TagSet.Scheme);
-            results.Add(new Result(metrics, predictions, sentences.Count, sentences.Sum(s => s.Tokens.Count), seconds));
+            results.Add(new Result(metrics, predictions, sentences.Count, sentences.Sum(s => s.Tokens.Count), seconds) { LogProbabilities = scores });
         }
         return results;
     }

@@ -63,18 +63,8 @@ public class TagDecoderTests
         Assert.Equal([o, iPer], greedy);
         var constrained = TagDecoder.Constrained(scores, tags);
         Assert.Equal([bPer, iPer], constrained);
-        var span = Assert.Single(TagDecoder.Spans(constrained, scores, tags));
+        var span = Assert.Single(TagDecoder.Spans(constrained, tags));
         Assert.Equal(("PER", 0, 2), (span.Label, span.Start, span.End));
-    }
-
-    [Fact]
-    public void AnEntityScoreIsTheGeometricMeanOfItsTagProbabilities()
-    {
-        var tags = TagSet.For(TaggingScheme.Iob2, ["PER"]); // O, B-PER, I-PER
-        float[] scores = [-5, MathF.Log(0.9f), -5, -5, -5, MathF.Log(0.4f), 0, -5, -5];
-        var span = Assert.Single(TagDecoder.Spans([1, 2, 0], scores, tags));
-        Assert.Equal(Math.Sqrt(0.9 * 0.4), span.Score, 5);
-        Assert.Equal((0, 2), (span.Start, span.End));
     }
 
     [Fact]
@@ -82,8 +72,7 @@ public class TagDecoderTests
     {
         var tags = TagSet.For(TaggingScheme.Bioes, ["LOC", "PER"]);
         int[] path = [tags.IndexOf("I-PER"), tags.IndexOf("E-PER"), tags.IndexOf("E-LOC"), tags.IndexOf("O"), tags.IndexOf("S-PER"), tags.IndexOf("S-PER")];
-        var scores = new float[path.Length * tags.Count];
-        var spans = TagDecoder.Spans(path, scores, tags).Select(s => (s.Label, s.Start, s.End)).ToArray();
+        var spans = TagDecoder.Spans(path, tags).Select(s => (s.Label, s.Start, s.End)).ToArray();
         Assert.Equal([("PER", 0, 2), ("LOC", 2, 3), ("PER", 4, 5), ("PER", 5, 6)], spans);
         var labels = path.Select(k => tags.Tags[k]).ToArray();
         Assert.Equal(TagSequence.Spans(labels, TaggingScheme.Bioes).Select(s => (s.Label, s.Start, s.End)), spans);

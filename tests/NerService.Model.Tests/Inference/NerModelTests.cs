@@ -35,6 +35,64 @@ public sealed class NerModelTests : IDisposable
     }
 
     [Fact]
+    public void ACalibrationTemperatureChangesEntityProbabilitiesButNeverTheTags()
+    {
+        string[] texts = ["John Smith said in London that the EU and Reuters met in Paris .", "Germany said the the the london paris john ."];
+        using var bundle = ModelBundle.Load(Path.Combine(directory, "test.bundle"));
+        var calibratedPath = Path.Combine(directory, "calibrated.bundle");
+        bundle.Save(calibratedPath, bundle.Manifest with { Calibration = new ProbabilityCalibration { Temperature = 3 } });
+        using var calibrated = NerModel.Load(calibratedPath);
+        Assert.Equal(3, calibrated.Temperature);
+        using var sharp = new NerModel(ModelBundle.Load(calibratedPath), TorchSharp.torch.CPU) { Temperature = 0.25 };
+
+        var plain = model.Tag(texts, includeTokens: true);
+        var warm = calibrated.Tag(texts, includeTokens: true);
+        var cold = sharp.Tag(texts, includeTokens: true);
+
+        for (var i = 0; i < texts.Length; i++)
+        {
+            foreach (var other in new[] { warm[i], cold[i] })
+            {
+                Assert.Equal(plain[i].Tokens!.Select(t => t.Tag), other.Tokens!.Select(t => t.Tag));
+                Assert.Equal(plain[i].Entities.Select(e => (e.Label, e.Start, e.End)), other.Entities.Select(e => (e.Label, e.Start, e.End)));
+            }
+        }
+        var entities = plain.SelectMany(r => r.Entities).ToList();
+        Assert.NotEmpty(entities);
+        var warmScores = warm.SelectMany(r => r.Entities).Select(e => e.Score).ToList();
+        // An untrained model's probabilities are small and flat; compare them by ratio.
+        Assert.Contains(Enumerable.Range(0, entities.Count), e => Math.Abs(Math.Log(entities[e].Score / warmScores[e])) > 0.01);
+    }
+
+    [Fact]
+    public void AlternativesAreOtherReadingsOfTheEntityTokensWithProbabilities()
+    {
+        const string text = "John Smith said in London that the EU and Reuters met in Paris .";
+        var prepared = model.Prepare(text);
+        var result = model.Tag([prepared], [false], NerService.Model.Inference.Decoding.Constrained, [true])[0];
+        var plain = model.Tag([text])[0];
+
+        Assert.Null(plain.PossibleEntities);
+        Assert.All(plain.Entities, e => Assert.Null(e.Alternatives));
+        Assert.NotNull(result.PossibleEntities);
+        Assert.Equal(plain.Entities, result.Entities.Select(e => e with { Alternatives = null }));
+        foreach (var entity in result.Entities)
+        {
+            Assert.NotNull(entity.Alternatives);
+            foreach (var alternative in entity.Alternatives)
+            {
+                Assert.NotEqual((entity.Label, entity.Start, entity.End), (alternative.Label, alternative.Start, alternative.End));
+                Assert.True(alternative.Start < entity.End && entity.Start < alternative.End, "an alternative reads some of the entity's tokens");
+                Assert.Equal(text[alternative.Start..alternative.End], alternative.Text);
+                Assert.InRange(alternative.Probability, (float)NerModel.MinAlternativeProbability, 1f);
+            }
+            Assert.True(entity.Score + entity.Alternatives.Where(a => (a.Start, a.End) == (entity.Start, entity.End)).Sum(a => a.Probability) <= 1.0001f);
+        }
+        foreach (var possible in result.PossibleEntities)
+            Assert.DoesNotContain(result.Entities, e => e.Start < possible.End && possible.Start < e.End);
+    }
+
+    [Fact]
     public void AnOverlongSentenceIsTaggedInWindowsToItsLastToken()
     {
         var words = Enumerable.Range(0, 950).Select(i => i % 7 == 0 ? "London" : "the").ToArray();
