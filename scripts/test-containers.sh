@@ -60,9 +60,12 @@ start_dockerd() {
   docker info >/dev/null 2>&1 && return 0
   echo "Starting dockerd (log: $state/dockerd.log)"
   as_root setsid dockerd >"$state/dockerd.log" 2>&1 </dev/null &
-  echo $! >"$state/dockerd.pid"
   for _ in $(seq 60); do
-    docker info >/dev/null 2>&1 && return 0
+    if docker info >/dev/null 2>&1; then
+      # The daemon's own pid file: what --down or the end of this run stops.
+      cat /var/run/docker.pid >"$state/dockerd.pid"
+      return 0
+    fi
     sleep 1
   done
   echo "dockerd did not start; see $state/dockerd.log" >&2
@@ -141,7 +144,9 @@ echo "dockerd $(docker info --format '{{.ServerVersion}}, {{.NCPU}} CPUs'), $(do
 if [ "$official" = true ]; then
   : >"$state/settings"
 else
+  stand_ins_start="$(date +%s.%N)"
   scripts/container-base-images.sh $([ "$cuda" = true ] && echo --cuda) || { fail "stand-in base images build"; exit 1; }
+  echo "Stand-in base images ready in $(seconds_since "$stand_ins_start") s"
   scripts/container-base-images.sh --env >"$state/settings"
 fi
 use_settings
