@@ -6,7 +6,8 @@
 # with SIGTERM mid-request (its work finishes) and both restarted. Removes the deployment (down -v) at the
 # end, also when a check fails, and stops dockerd when it started it.
 #   scripts/test-containers.sh            build, start, check, remove
-#   scripts/test-containers.sh --keep     leave it running; prints `gateway: URL` and `api-key: KEY`
+#   scripts/test-containers.sh --keep     leave it running (also when a check fails); prints `gateway: URL`
+#                                          and `api-key: KEY`
 #   scripts/test-containers.sh --down     remove a deployment left running by --keep (and the dockerd it started)
 #   --cuda       also build deploy/docker/Dockerfile.cuda (stand-in bases, TORCH_BACKEND=cpu: see that file)
 #   --official   the official base images (needs a registry) instead of the stand-ins
@@ -120,11 +121,12 @@ fi
 finish() {
   local status=$?
   stop_load 2>/dev/null
-  if [ "$keep" = true ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then
+  # --keep keeps it whatever the checks said: a failed one is what to look at.
+  if [ "$keep" = true ] && [ -n "$api_key" ]; then
     echo "gateway: $gateway"
     echo "api-key: $api_key"
+    echo "Remove it with: $0 --down"
   else
-    [ "$keep" = true ] && echo "A check failed: removing the deployment instead of keeping it."
     remove_deployment
     rm -f "$state/deploy.env"
     stop_dockerd
