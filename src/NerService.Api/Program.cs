@@ -12,10 +12,7 @@ if (args is ["healthcheck", ..])
 
 var builder = WebApplication.CreateBuilder(args);
 if (args is ["migrate", ..])
-{
-    await builder.MigrateDatabaseAsync();
-    return 0;
-}
+    return await builder.MigrateDatabaseAsync();
 
 builder.AddDocumentStore();
 

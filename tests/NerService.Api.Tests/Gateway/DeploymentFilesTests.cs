@@ -24,14 +24,19 @@ public sealed partial class DeploymentFilesTests
             .Select(service => ((YamlScalarNode)service.Key).Value);
         Assert.Equal(["gateway"], published);
 
-        // Every file the gateway mounts from the repository exists.
+        // Every file the gateway mounts from the repository exists, with the variables at their defaults.
         var gateway = (YamlMappingNode)services.Children[new YamlScalarNode("gateway")];
         foreach (var volume in ((YamlSequenceNode)gateway.Children[new YamlScalarNode("volumes")]).Children.Cast<YamlScalarNode>())
         {
-            var source = volume.Value!.Split(':')[0];
+            var source = WithDefaults(volume.Value!).Split(':')[0];
             Assert.True(File.Exists(RepositoryPaths.InRepository(source)), $"docker-compose.yml mounts {source}, which is not in the repository.");
         }
+        // ...and the file the stand-in gateway uses instead (GATEWAY_UPSTREAM, scripts/container-base-images.sh --env).
+        Assert.True(File.Exists(RepositoryPaths.InRepository("deploy/nginx/upstream.static.conf")));
     }
+
+    /// <summary>Compose's <c>${NAME:-default}</c> replaced by its default, as when the variable is not set.</summary>
+    internal static string WithDefaults(string value) => ComposeVariable().Replace(value, match => match.Groups["default"].Value);
 
     [Fact]
     public void TheEnvFileIsIgnoredAndItsExampleCommitted()
@@ -74,6 +79,89 @@ public sealed partial class DeploymentFilesTests
         Assert.Superset(new HashSet<string?> { "Deployment", "Service", "HorizontalPodAutoscaler", "Ingress", "ConfigMap", "Secret", "Job" }, kinds);
     }
 
+    [Theory]
+    [InlineData("deploy/docker/Dockerfile")]
+    [InlineData("deploy/docker/Dockerfile.cuda")]
+    public void TheDockerfileNeedsNoRegistryForItsSyntaxPinsItsBaseImagesAndRunsAsANonRootUser(string dockerfile)
+    {
+        var lines = File.ReadAllLines(RepositoryPaths.InRepository(dockerfile));
+
+        // BuildKit pulls the frontend image a `# syntax=` line names: no build without a registry.
+        Assert.DoesNotContain(lines, line => SyntaxDirective().IsMatch(line));
+
+        // Build arguments declared before the first FROM are what FROM lines may use; their defaults are the images.
+        var arguments = lines.TakeWhile(line => !line.StartsWith("FROM ", StringComparison.Ordinal))
+            .Select(line => BuildArgument().Match(line)).Where(match => match.Success)
+            .ToDictionary(match => match.Groups["name"].Value, match => match.Groups["default"].Value);
+        var stages = new List<string>();
+        foreach (var from in lines.Select(line => FromInstruction().Match(line)).Where(match => match.Success))
+        {
+            var image = DockerfileVariable().Replace(from.Groups["image"].Value, variable => arguments[variable.Groups["name"].Value]);
+            if (!stages.Contains(image))
+            {
+                var lastPart = image.Split('/')[^1];
+                var tag = lastPart.Contains('@', StringComparison.Ordinal) ? "digest" : lastPart.Split(':') is [_, var value] ? value : null;
+                Assert.True(tag is not null && tag != "latest", $"{dockerfile}: FROM {image} needs a fixed tag (not latest) or digest.");
+            }
+            stages.Add(from.Groups["stage"].Value);
+        }
+        Assert.True(stages.Count >= 2, $"{dockerfile}: a build stage and a runtime stage.");
+
+        // The runtime stage (the last) ends as an unprivileged user: numeric (Kubernetes' runAsNonRoot can only check
+        // a number) or APP_UID, which the aspnet images set to 1654 (scripts/test-containers.sh checks the built image).
+        var runtime = lines.Reverse().TakeWhile(line => !line.StartsWith("FROM ", StringComparison.Ordinal)).Reverse().ToList();
+        var user = runtime.LastOrDefault(line => line.StartsWith("USER ", StringComparison.Ordinal))?["USER ".Length..].Trim();
+        Assert.True(user is "$APP_UID" || (int.TryParse(user, out var uid) && uid > 0), $"{dockerfile}: the runtime stage's USER is '{user}'.");
+        Assert.Contains(runtime, line => line.StartsWith("HEALTHCHECK ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void EveryComposeServiceHasAReadOnlyRootAndATmpfsItsUserCanWrite()
+    {
+        var services = (YamlMappingNode)LoadYaml("docker-compose.yml").Children[new YamlScalarNode("services")];
+        foreach (var (key, node) in services.Children)
+        {
+            var name = ((YamlScalarNode)key).Value;
+            var service = WithMergedKeys((YamlMappingNode)node);
+            Assert.True(Scalar(service, "read_only") == "true", $"{name}: read_only: true");
+
+            // Docker mounts a tmpfs owned by root (with the mode of the image's folder), whatever owns that folder: a
+            // service that does not start as root, and so cannot chown it, needs uid and gid on the entry. The
+            // gateway's /var/cache/nginx (755) without them made nginx restart forever.
+            var user = Scalar(service, "user")?.Split(':') switch
+            {
+                [var userId, var groupId] => (userId, groupId),
+                null when service.Children.ContainsKey(new YamlScalarNode("build")) => ("1654", "1654"), // the API image's APP_UID
+                _ => default((string Uid, string Gid)?),
+            };
+            if (user is not var (uid, gid))
+                continue;
+            foreach (var tmpfs in service.Children.TryGetValue(new YamlScalarNode("tmpfs"), out var entries) ? ((YamlSequenceNode)entries).Children.Cast<YamlScalarNode>() : [])
+            {
+                var options = tmpfs.Value!.Split(':', 2) is [_, var list] ? list.Split(',') : [];
+                Assert.True(options.Contains($"uid={uid}") && options.Contains($"gid={gid}"),
+                    $"{name} runs as {uid}:{gid}; its tmpfs '{tmpfs.Value}' must say uid={uid},gid={gid}, or Docker mounts it owned by root.");
+            }
+        }
+    }
+
+    private static string? Scalar(YamlMappingNode mapping, string key) =>
+        mapping.Children.TryGetValue(new YamlScalarNode(key), out var value) ? ((YamlScalarNode)value).Value : null;
+
+    /// <summary>A mapping with its <c>&lt;&lt;: *anchor</c> entries resolved (the representation model keeps them as keys).</summary>
+    private static YamlMappingNode WithMergedKeys(YamlMappingNode mapping)
+    {
+        var merged = new YamlMappingNode();
+        if (mapping.Children.TryGetValue(new YamlScalarNode("<<"), out var baseNode))
+        {
+            foreach (var entry in ((YamlMappingNode)baseNode).Children)
+                merged.Children[entry.Key] = entry.Value;
+        }
+        foreach (var entry in mapping.Children.Where(entry => ((YamlScalarNode)entry.Key).Value != "<<"))
+            merged.Children[entry.Key] = entry.Value;
+        return merged;
+    }
+
     private static YamlMappingNode LoadYaml(string relativePath)
     {
         var stream = new YamlStream();
@@ -81,6 +169,21 @@ public sealed partial class DeploymentFilesTests
         stream.Load(reader);
         return (YamlMappingNode)Assert.Single(stream.Documents).RootNode;
     }
+
+    [GeneratedRegex(@"^#\s*syntax\s*=", RegexOptions.IgnoreCase)]
+    private static partial Regex SyntaxDirective();
+
+    [GeneratedRegex(@"^ARG\s+(?<name>[A-Za-z_][A-Za-z0-9_]*)=(?<default>\S+)\s*$")]
+    private static partial Regex BuildArgument();
+
+    [GeneratedRegex(@"^FROM\s+(?<image>\S+)(?:\s+AS\s+(?<stage>\S+))?\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex FromInstruction();
+
+    [GeneratedRegex(@"\$\{?(?<name>[A-Za-z_][A-Za-z0-9_]*)\}?")]
+    private static partial Regex DockerfileVariable();
+
+    [GeneratedRegex(@"\$\{(?<name>[A-Za-z_][A-Za-z0-9_]*):-(?<default>[^}]*)\}")]
+    private static partial Regex ComposeVariable();
 
     /// <summary>COPY lines taking files from the build context (not <c>--from</c> another stage or image); flags such as <c>--chown</c> dropped.</summary>
     [GeneratedRegex(@"^COPY\s+(?!.*--from)(?:--\S+\s+)*(?<paths>.+)$", RegexOptions.Multiline)]
