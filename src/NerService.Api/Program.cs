@@ -25,6 +25,7 @@ builder.Services.AddApiProblemDetails();
 builder.Services.AddNerMetrics();
 builder.Services.AddNerTagger();
 builder.Services.AddNerHealthChecks();
+builder.Services.AddApiKeys();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddNerOpenApi();
 
@@ -34,6 +35,7 @@ app.UseApiProblemDetails();
 app.UseNerHttpMetrics();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseApiKeys();
 app.UseRateLimiter();
 
 app.MapNerOpenApi();
