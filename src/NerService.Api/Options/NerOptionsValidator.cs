@@ -59,8 +59,9 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
         // The format before tenancy was a bare key per entry; binding silently drops such a value, so name it here.
         foreach (var entry in configuration.GetSection($"{section}:ApiKeys").GetChildren().Where(entry => entry.Value is not null))
         {
-            failures.Add($"{section}:ApiKeys:{entry.Key} is a bare key; each key now needs a tenant and a role: set "
-                + $"{section}:ApiKeys:{entry.Key}:Key (or :KeySha256), :Tenant and :Role (tagger, reviewer or admin).");
+            var setting = $"{section}:ApiKeys:{entry.Key}";
+            failures.Add($"{setting} is a bare key; each key now needs a tenant and a role: set {setting}:Key "
+                + $"(or {setting}:KeySha256), {setting}:Tenant and {setting}:Role (tagger, reviewer or admin).");
         }
 
         var hashes = new Dictionary<string, int>();
