@@ -9,7 +9,7 @@ namespace NerService.Api.Tests.Documents;
 /// The listing and entity queries use indexes at scale: 200,000 synthetic documents with 400,000 entities
 /// (NERSERVICE_QUERY_PLAN_DOCUMENTS sets another count), analysed, then each selective filter's plan must reach
 /// the rows through an index, never a sequential scan of documents or entities. Set NERSERVICE_QUERY_PLANS to a
-/// file path to write the plans as Markdown (docs/query-plans.md was written that way, at a million documents).
+/// file path to write the plans as Markdown (docs/query-plans.md was written that way, with NERSERVICE_QUERY_PLAN_DOCUMENTS=1000000).
 /// </summary>
 public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -76,8 +76,8 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
             A page lists documents with one query and reads their entities with a second (at most 101 per
             document), so no entity row carries its document's text. Entity texts are indexed by their md5 and by
             the first 64 characters of their lower-case form (no B-tree row limit for long entities); each query
-            rechecks the whole text. A tenant's pages walk `documents_tenant_created_at_id`; an admin's (every
-            tenant) `documents_created_at_id`.
+            rechecks the whole text. A small tenant's pages walk `documents_tenant_created_at_id`; a large
+            tenant's and an admin's (every tenant) walk `documents_created_at_id`, which meets a page of them soon.
 
             Not covered by an index, by choice: `GET /entities` with no label or prefix aggregates every entity of
             the tenant (a full scan whose cost grows with the number of stored entities; a counts table kept by
