@@ -70,12 +70,16 @@ public static class ApiKeys
     /// </summary>
     public static WebApplication UseApiKeys(this WebApplication app)
     {
-        var ring = app.Services.GetRequiredService<ApiKeyRing>();
-        if (ring.IsOpen)
+        // Resolved once started, not here: the keys come from options that are validated at start, and a bad
+        // setting must reach the start-up message that names it rather than fail while the pipeline is built.
+        app.Lifetime.ApplicationStarted.Register(() =>
         {
-            app.Logger.LogWarning("No API keys are configured (Ner:ApiKeys): every caller may read, correct, export and delete "
-                + "every stored document. Configure keys before exposing the service.");
-        }
+            if (app.Services.GetRequiredService<ApiKeyRing>().IsOpen)
+            {
+                app.Logger.LogWarning("No API keys are configured (Ner:ApiKeys): every caller may read, correct, export and delete "
+                    + "every stored document. Configure keys before exposing the service.");
+            }
+        });
         app.Use(async (http, next) =>
         {
             var required = http.GetEndpoint()?.Metadata.GetOrderedMetadata<RequiredRole>();
@@ -84,6 +88,7 @@ public static class ApiKeys
                 await next(http);
                 return;
             }
+            var ring = http.RequestServices.GetRequiredService<ApiKeyRing>();
             var role = required.Max(r => r.Role);
             var client = ring.IsOpen ? ApiClient.Open : ring.Find(http.Request.Headers[HeaderName].ToString());
             if (client is null)
