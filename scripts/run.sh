@@ -7,7 +7,7 @@
 #   3. applies the database migrations (the explicit `migrate` step; the service itself never changes the schema
 #      unless Database__MigrateOnStartup=true);
 #   4. builds and starts the service, and prints the page's and Swagger UI's addresses once it answers.
-# Settings come from the environment as usual (Ner__BundlePath, Ner__ApiKeys__0, ...); NERSERVICE_URL changes
+# Settings come from the environment as usual (Ner__BundlePath, Ner__ApiKeys__0__Key, ...); NERSERVICE_URL changes
 # the address (default http://localhost:8080); further arguments go to the service. Ctrl+C stops the service
 # (it finishes queued work first); the local PostgreSQL keeps running (scripts/postgres.sh stop).
 set -euo pipefail

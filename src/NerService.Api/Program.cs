@@ -22,6 +22,7 @@ builder.Services.AddApiProblemDetails();
 builder.Services.AddNerMetrics();
 builder.Services.AddNerTagger();
 builder.Services.AddNerHealthChecks();
+builder.Services.AddApiKeys();
 builder.Services.AddClientRateLimiting();
 builder.Services.AddNerOpenApi();
 
@@ -31,6 +32,7 @@ app.UseApiProblemDetails();
 app.UseNerHttpMetrics();
 app.UseDefaultFiles();
 app.UseStaticFiles();
+app.UseApiKeys();
 app.UseRateLimiter();
 
 app.MapNerOpenApi();

@@ -9,8 +9,13 @@ public sealed class AccessControlTests(ServiceFixture fixture)
 {
     private static readonly Dictionary<string, string?> TwoKeys = new()
     {
-        ["Ner:ApiKeys:0"] = "first-key",
-        ["Ner:ApiKeys:1"] = "second-key",
+        ["Ner:ApiKeys:0:Key"] = "first-key",
+        ["Ner:ApiKeys:0:Tenant"] = "first",
+        ["Ner:ApiKeys:0:Role"] = "admin",
+        // The second key is configured by its SHA-256 only.
+        ["Ner:ApiKeys:1:KeySha256"] = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData("second-key"u8)).ToLowerInvariant(),
+        ["Ner:ApiKeys:1:Tenant"] = "second",
+        ["Ner:ApiKeys:1:Role"] = "tagger",
     };
 
     [Fact]
@@ -23,6 +28,31 @@ public sealed class AccessControlTests(ServiceFixture fixture)
 
         await AssertProblemAsync(response, HttpStatusCode.Unauthorized);
         Assert.Contains(response.Headers.WwwAuthenticate, h => h.Scheme == "ApiKey");
+    }
+
+    [Fact]
+    public async Task WithKeysConfiguredTheKeyIsCheckedBeforeTheBodyIsReadAndBound()
+    {
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
+        using var client = factory.CreateClient();
+
+        // A body that cannot be bound: a check after binding would answer 400 naming the JSON error.
+        await AssertProblemAsync(await client.PostAsync("/ner", Json("{ this is not json")), HttpStatusCode.Unauthorized);
+        await AssertProblemAsync(await client.PostAsync("/ner/batch", Json("[1, 2")), HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task ATaggerKeyStoresButReadingStoredDocumentsGets403Problem()
+    {
+        await using var factory = new NerServiceFactory(fixture, TwoKeys);
+        using var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", "second-key");
+
+        var stored = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Angela Merkel visited Paris." }));
+        var problem = await AssertProblemAsync(await client.GetAsync($"/documents/{stored.GetProperty("id").GetInt64()}"), HttpStatusCode.Forbidden);
+
+        Assert.Contains("needs reviewer", problem.GetProperty("detail").GetString());
+        Assert.Equal("second", (await fixture.Store.GetAsync(stored.GetProperty("id").GetInt64(), Api.Documents.DocumentStore.AllTenants))!.Tenant);
     }
 
     [Fact]

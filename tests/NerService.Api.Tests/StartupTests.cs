@@ -15,6 +15,7 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Device", "tpu")]
     [InlineData("Ner:TorchThreads", "-1")]
     [InlineData("Ner:Batching:InferenceThreads", "-1")]
+    [InlineData("Ner:ApiKeys:0", "a-key-in-the-format-before-tenancy")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");

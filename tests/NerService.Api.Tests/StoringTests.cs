@@ -66,6 +66,25 @@ public sealed class StoringTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ABatchKeyedKAndASingleRequestKeyedKHash0AreDifferentDocuments()
+    {
+        var marker = Marker();
+        var key = Guid.NewGuid().ToString();
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+
+        var batch = await AssertOkJsonAsync(await client.SendAsync(Post("/ner/batch", new { documents = new[] { new { text = $"Batch {marker} in Paris." } } }, key)));
+        var single = await AssertOkJsonAsync(await client.SendAsync(Post("/ner", new { text = $"Single {marker} in Rome." }, key + "#0")));
+        var batchRetry = await AssertOkJsonAsync(await client.SendAsync(Post("/ner/batch", new { documents = new[] { new { text = $"Batch {marker} in Paris." } } }, key)));
+
+        var batchId = batch.GetProperty("results")[0].GetProperty("documentId").GetInt64();
+        Assert.NotEqual(batchId, single.GetProperty("id").GetInt64());
+        Assert.Equal(batchId, batchRetry.GetProperty("results")[0].GetProperty("documentId").GetInt64());
+        var stored = await AssertOkJsonAsync(await client.GetAsync($"/documents/{single.GetProperty("id").GetInt64()}"));
+        Assert.StartsWith("Single", stored.GetProperty("text").GetString());
+    }
+
+    [Fact]
     public async Task AnIdempotencyKeyOverTheLimitReturns400NamingTheHeader()
     {
         await using var factory = new NerServiceFactory(fixture);

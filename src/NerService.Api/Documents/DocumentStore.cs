@@ -14,25 +14,34 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
 {
     public const int MaxPageSize = 100;
 
+    /// <summary>The tenant scope of an admin: every tenant's documents.</summary>
+    public const string? AllTenants = null;
+
+    /// <summary>Most entities of one document in a list page; the document says when it has more (read it whole by id).</summary>
+    public const int MaxEntitiesPerListedDocument = 100;
+
+    /// <summary>Documents the export reads per query; each query runs under the connection's command timeout.</summary>
+    public const int ExportBatchDocuments = 100;
+
     // Ids are taken from the sequence up front so that each inserted row can be matched to its input position
-    // (RETURNING order is not guaranteed). Rows whose idempotency key already exists are skipped, and so are
-    // their entities. The whole batch is one implicit transaction: all documents are stored or none.
+    // (RETURNING order is not guaranteed). Rows whose idempotency key already exists in their tenant are skipped,
+    // and so are their entities. The whole batch is one implicit transaction: all documents are stored or none.
     private const string InsertDocumentsSql = """
         WITH input AS (
             SELECT nextval(pg_get_serial_sequence('documents', 'id')) AS id, i.*
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-                AS i(text, model_name, model_version, idempotency_key, ordinal)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[]) WITH ORDINALITY
+                AS i(text, model_name, model_version, idempotency_key, idempotency_batch_index, tenant, ordinal)
         ),
         inserted AS (
-            INSERT INTO documents (id, text, model_name, model_version, idempotency_key)
-            SELECT id, text, model_name, model_version, idempotency_key FROM input ORDER BY ordinal
-            ON CONFLICT (idempotency_key) DO NOTHING
+            INSERT INTO documents (id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index)
+            SELECT id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index FROM input ORDER BY ordinal
+            ON CONFLICT (tenant, idempotency_key, idempotency_batch_index) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         ),
         inserted_entities AS (
-            INSERT INTO entities (document_id, label, start_offset, end_offset, text, score)
-            SELECT input.id, e.label, e.start_offset, e.end_offset, e.text, e.score
-            FROM unnest($5::bigint[], $6::text[], $7::integer[], $8::integer[], $9::text[], $10::real[])
+            INSERT INTO entities (document_id, tenant, label, start_offset, end_offset, text, score)
+            SELECT input.id, input.tenant, e.label, e.start_offset, e.end_offset, e.text, e.score
+            FROM unnest($7::bigint[], $8::text[], $9::integer[], $10::integer[], $11::text[], $12::real[])
                 AS e(ordinal, label, start_offset, end_offset, text, score)
             JOIN input ON input.ordinal = e.ordinal
             JOIN inserted ON inserted.id = input.id
@@ -45,17 +54,19 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     // transaction to finish), which the insert's own snapshot could not.
     private const string KeyedIdsSql = """
         SELECT k.ordinal, d.id
-        FROM unnest($1::text[]) WITH ORDINALITY AS k(idempotency_key, ordinal)
-        JOIN documents d ON d.idempotency_key = k.idempotency_key
+        FROM unnest($1::text[], $2::integer[], $3::text[]) WITH ORDINALITY AS k(idempotency_key, idempotency_batch_index, tenant, ordinal)
+        JOIN documents d ON d.tenant = k.tenant AND d.idempotency_key = k.idempotency_key
+            AND d.idempotency_batch_index IS NOT DISTINCT FROM k.idempotency_batch_index
         """;
 
-    private const string DocumentColumns = "d.id, d.text, d.model_name, d.model_version, d.created_at, d.reviewed";
-    private const string EntityColumns = "e.label, e.start_offset, e.end_offset, e.text, e.score";
+    private const string DocumentColumns = "d.id, d.text, d.model_name, d.model_version, d.created_at, d.reviewed, d.tenant";
+    private const string EntityColumns = "e.document_id, e.label, e.start_offset, e.end_offset, e.text, e.score";
 
     /// <summary>
-    /// Stores documents in one database round trip and returns their ids in input order. A document whose
-    /// idempotency key is already stored (earlier, concurrently, or earlier in this batch) gets that
-    /// document's id and is not written again.
+    /// Stores documents, each in its own tenant, in one database round trip and returns their ids in input order.
+    /// A document whose idempotency key is already stored in its tenant (earlier, concurrently, or earlier in this
+    /// batch) gets that document's id and is not written again. A document the database refuses (a data error)
+    /// fails the call with <see cref="InvalidDocumentException"/>; nothing of the call is stored then.
     /// </summary>
     public Task<long[]> InsertAsync(IReadOnlyList<NewDocument> documents, CancellationToken cancellationToken = default)
     {
@@ -66,7 +77,19 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         }
         if (documents.Count == 0)
             return Task.FromResult(Array.Empty<long>());
-        return DatabaseUnavailableException.Guard(() => InsertValidatedAsync(documents, cancellationToken));
+        return DatabaseUnavailableException.Guard(async () =>
+        {
+            try
+            {
+                return await InsertValidatedAsync(documents, cancellationToken);
+            }
+            // Data exceptions (22), constraint violations (23) and limits such as an index row's size (54) are
+            // about the documents, not the service: the caller learns what the database refused.
+            catch (PostgresException refused) when (refused.SqlState[..2] is "22" or "23" or "54")
+            {
+                throw new InvalidDocumentException($"The database refused the document: {refused.MessageText}");
+            }
+        });
     }
 
     private async Task<long[]> InsertValidatedAsync(IReadOnlyList<NewDocument> documents, CancellationToken cancellationToken)
@@ -93,6 +116,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             }
         }
         var keys = documents.Select(d => d.IdempotencyKey).ToArray();
+        var batchIndexes = documents.Select(d => d.IdempotencyKey is null ? null : d.IdempotencyBatchIndex).ToArray();
+        var tenants = documents.Select(d => d.Tenant).ToArray();
 
         await using var batch = dataSource.CreateBatch();
         batch.BatchCommands.Add(new NpgsqlBatchCommand(InsertDocumentsSql)
@@ -103,6 +128,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                 new() { Value = documents.Select(d => d.ModelName).ToArray() },
                 new() { Value = documents.Select(d => d.ModelVersion).ToArray() },
                 new() { Value = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                new() { Value = batchIndexes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer },
+                new() { Value = tenants },
                 new() { Value = entityOrdinals },
                 new() { Value = labels },
                 new() { Value = starts },
@@ -116,7 +143,12 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(KeyedIdsSql)
             {
-                Parameters = { new() { Value = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text } },
+                Parameters =
+                {
+                    new() { Value = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                    new() { Value = batchIndexes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer },
+                    new() { Value = tenants },
+                },
             });
         }
 
@@ -135,34 +167,36 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         return ids;
     }
 
-    public Task<StoredDocument?> GetAsync(long id, CancellationToken cancellationToken = default) =>
+    /// <summary>A document with all its entities; null when there is none with this id in <paramref name="tenant"/> (null: any tenant).</summary>
+    public Task<StoredDocument?> GetAsync(long id, string? tenant, CancellationToken cancellationToken = default) =>
         DatabaseUnavailableException.Guard(async () =>
         {
-            await using var command = dataSource.CreateCommand($"""
-                SELECT {DocumentColumns}, {EntityColumns}
-                FROM documents d LEFT JOIN entities e ON e.document_id = d.id
-                WHERE d.id = $1
-                ORDER BY e.start_offset
-                """);
-            command.Parameters.Add(new() { Value = id });
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var documents = await ReadDocumentsAsync(reader, cancellationToken);
-            return documents.Count == 0 ? null : documents[0];
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var documents = await ReadDocumentsAsync(connection, $"SELECT {DocumentColumns} FROM documents d WHERE d.id = $1 {TenantCondition(tenant, 2)}",
+                [id, tenant], cancellationToken);
+            if (documents.Count == 0)
+                return null;
+            var entities = await ReadEntitiesAsync(connection, [id], maxPerDocument: null, cancellationToken);
+            return documents[0] with { Entities = entities.GetValueOrDefault(id) ?? [] };
         });
 
-    /// <summary>Deletes a document and its entities; false when there was none with this id.</summary>
-    public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken = default) =>
+    /// <summary>Deletes a document and its entities; false when there was none with this id in <paramref name="tenant"/> (null: any tenant).</summary>
+    public Task<bool> DeleteAsync(long id, string? tenant, CancellationToken cancellationToken = default) =>
         DatabaseUnavailableException.Guard(async () =>
         {
-            await using var command = dataSource.CreateCommand("DELETE FROM documents WHERE id = $1");
+            await using var command = dataSource.CreateCommand($"DELETE FROM documents d WHERE d.id = $1 {TenantCondition(tenant, 2)}");
             command.Parameters.Add(new() { Value = id });
+            if (tenant is not null)
+                command.Parameters.Add(new() { Value = tenant });
             return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
         });
 
     /// <summary>
     /// A page of documents matching <paramref name="filter"/>, newest first, ordered by (created_at, id) so that
     /// following <see cref="DocumentPage.NextCursor"/> visits every matching document once, even while new
-    /// documents arrive (they sort before the first page).
+    /// documents arrive (they sort before the first page). Each document carries at most
+    /// <see cref="MaxEntitiesPerListedDocument"/> entities (<see cref="StoredDocument.EntitiesTruncated"/> says when
+    /// it has more): texts and entities are read by separate queries, so no entity row drags its document's text along.
     /// </summary>
     public Task<DocumentPage> ListAsync(DocumentFilter filter, DocumentCursor? after, int limit, CancellationToken cancellationToken = default)
     {
@@ -170,36 +204,90 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize);
         return DatabaseUnavailableException.Guard(async () =>
         {
-            await using var command = dataSource.CreateCommand();
-            // One more than asked tells whether another page follows, without a count query.
-            command.CommandText = ListSql(filter, after, limit + 1, command.Parameters);
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            var documents = await ReadDocumentsAsync(reader, cancellationToken);
-            if (documents.Count <= limit)
-                return new DocumentPage(documents, null);
-            var last = documents[limit - 1];
-            return new DocumentPage(documents.Take(limit).ToList(), new DocumentCursor(last.CreatedAt.UtcDateTime, last.Id).Encode());
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            List<StoredDocument> documents;
+            await using (var command = new NpgsqlCommand { Connection = connection })
+            {
+                // One more than asked tells whether another page follows, without a count query.
+                command.CommandText = ListSql(filter, after, limit + 1, command.Parameters);
+                await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                documents = await ReadDocumentRowsAsync(reader, cancellationToken);
+            }
+            string? next = null;
+            if (documents.Count > limit)
+            {
+                documents = documents.Take(limit).ToList();
+                next = new DocumentCursor(documents[^1].CreatedAt.UtcDateTime, documents[^1].Id).Encode();
+            }
+            var entities = await ReadEntitiesAsync(connection, documents.Select(d => d.Id).ToArray(), MaxEntitiesPerListedDocument, cancellationToken);
+            return new DocumentPage(documents.Select(d => WithEntities(d, entities.GetValueOrDefault(d.Id), MaxEntitiesPerListedDocument)).ToList(), next);
         });
     }
 
-    /// <summary>The SQL of a listing, adding its parameters; internal so that the query-plan test explains exactly what runs.</summary>
+    private static StoredDocument WithEntities(StoredDocument document, List<DocumentEntity>? entities, int max) =>
+        entities is null ? document
+        : entities.Count > max ? document with { Entities = entities.Take(max).ToList(), EntitiesTruncated = true }
+        : document with { Entities = entities };
+
+    /// <summary>The SQL of a listing's page of documents, adding its parameters; internal so that the query-plan test explains exactly what runs.</summary>
     internal static string ListSql(DocumentFilter filter, DocumentCursor? after, int limit, NpgsqlParameterCollection parameters)
     {
         var conditions = Conditions(filter, after, parameters);
         parameters.Add(new NpgsqlParameter { Value = limit });
         return $"""
-            WITH page AS (
-                SELECT {DocumentColumns}
-                FROM documents d
-                {conditions}
-                ORDER BY d.created_at DESC, d.id DESC
-                LIMIT ${parameters.Count}
-            )
-            SELECT d.*, {EntityColumns}
-            FROM page d LEFT JOIN entities e ON e.document_id = d.id
-            ORDER BY d.created_at DESC, d.id DESC, e.start_offset
+            SELECT {DocumentColumns}
+            FROM documents d
+            {conditions}
+            ORDER BY d.created_at DESC, d.id DESC
+            LIMIT ${parameters.Count}
             """;
     }
+
+    /// <summary>
+    /// The entities of the given documents in offset order, at most <paramref name="maxPerDocument"/> + 1 each
+    /// (null: all), so that the caller can tell a document with more; internal for the query-plan test.
+    /// </summary>
+    internal static string EntitiesSql(long[] documentIds, int? maxPerDocument, NpgsqlParameterCollection parameters)
+    {
+        parameters.Add(new NpgsqlParameter { Value = documentIds });
+        if (maxPerDocument is not { } max)
+        {
+            return $"""
+                SELECT {EntityColumns}
+                FROM entities e
+                WHERE e.document_id = ANY($1)
+                ORDER BY e.document_id, e.start_offset
+                """;
+        }
+        parameters.Add(new NpgsqlParameter { Value = max + 1 });
+        return $"""
+            SELECT {EntityColumns}
+            FROM unnest($1::bigint[]) AS page(id)
+            CROSS JOIN LATERAL (SELECT * FROM entities e WHERE e.document_id = page.id ORDER BY e.start_offset LIMIT $2) e
+            ORDER BY e.document_id, e.start_offset
+            """;
+    }
+
+    private static async Task<Dictionary<long, List<DocumentEntity>>> ReadEntitiesAsync(
+        NpgsqlConnection connection, long[] documentIds, int? maxPerDocument, CancellationToken cancellationToken)
+    {
+        var entities = new Dictionary<long, List<DocumentEntity>>();
+        if (documentIds.Length == 0)
+            return entities;
+        await using var command = new NpgsqlCommand { Connection = connection };
+        command.CommandText = EntitiesSql(documentIds, maxPerDocument, command.Parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var id = reader.GetInt64(0);
+            if (!entities.TryGetValue(id, out var list))
+                entities[id] = list = [];
+            list.Add(ReadEntity(reader, 1));
+        }
+        return entities;
+    }
+
+    private static string TenantCondition(string? tenant, int parameter) => tenant is null ? "" : $"AND d.tenant = ${parameter}";
 
     private static string Conditions(DocumentFilter filter, DocumentCursor? after, NpgsqlParameterCollection parameters)
     {
@@ -210,6 +298,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             return "$" + parameters.Count;
         }
 
+        if (filter.Tenant is { } tenant)
+            conditions.Add($"d.tenant = {Parameter(tenant)}");
         if (after is { } cursor)
             conditions.Add($"(d.created_at, d.id) < ({Parameter(cursor.CreatedAtUtc)}, {Parameter(cursor.Id)})");
         if (filter.From is { } from)
@@ -225,7 +315,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         if (filter.Label is not null)
             entityConditions.Add($"e.label = {Parameter(filter.Label)}");
         if (filter.EntityText is not null)
-            entityConditions.Add($"e.text = {Parameter(filter.EntityText)}");
+            entityConditions.Add(ExactTextCondition(Parameter(filter.EntityText)));
         if (filter.EntityPrefix is not null)
             entityConditions.Add(PrefixCondition(Parameter(filter.EntityPrefix)));
         if (entityConditions.Count > 0)
@@ -234,18 +324,25 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         return conditions.Count == 0 ? "" : "WHERE " + string.Join("\n  AND ", conditions);
     }
 
-    // lower() in SQL, like the generated text_lower column, so both sides fold case the same way; LIKE's
-    // wildcards in the prefix are escaped. The parameter is known when PostgreSQL plans the statement, so the
-    // pattern folds to a constant and LIKE 'abc%' becomes a range scan of the text_pattern_ops index.
-    private static string PrefixCondition(string parameter) =>
-        $@"e.text_lower LIKE replace(replace(replace(lower({parameter}), '\', '\\'), '%', '\%'), '_', '\_') || '%'";
+    // The index holds md5(text) (whole texts can exceed a B-tree row); the hash finds the rows, the text rechecks them.
+    private static string ExactTextCondition(string parameter) => $"md5(e.text) = md5({parameter}) AND e.text = {parameter}";
 
-    /// <summary>The most frequent (label, text) pairs, optionally of one label and starting with a prefix (case-insensitive).</summary>
-    public Task<IReadOnlyList<EntityCount>> TopEntitiesAsync(string? label, string? prefix, int limit, CancellationToken cancellationToken = default) =>
+    // lower() in SQL, like the generated text_lower column, so both sides fold case the same way; LIKE's
+    // wildcards in the prefix are escaped. The index holds the first 64 characters of text_lower, so the first
+    // condition compares at most that much of the prefix (an index range scan) and the second the whole prefix.
+    // The parameter is known when PostgreSQL plans the statement, so each pattern folds to a constant.
+    private static string PrefixCondition(string parameter) =>
+        $"left(e.text_lower, 64) LIKE {LikePrefix($"left(lower({parameter}), 64)")} AND e.text_lower LIKE {LikePrefix($"lower({parameter})")}";
+
+    private static string LikePrefix(string expression) =>
+        $@"replace(replace(replace({expression}, '\', '\\'), '%', '\%'), '_', '\_') || '%'";
+
+    /// <summary>The most frequent (label, text) pairs of <paramref name="tenant"/>'s documents (null: every tenant), optionally of one label and starting with a prefix (case-insensitive).</summary>
+    public Task<IReadOnlyList<EntityCount>> TopEntitiesAsync(string? tenant, string? label, string? prefix, int limit, CancellationToken cancellationToken = default) =>
         DatabaseUnavailableException.Guard(async () =>
         {
             await using var command = dataSource.CreateCommand();
-            command.CommandText = TopEntitiesSql(label, prefix, limit, command.Parameters);
+            command.CommandText = TopEntitiesSql(tenant, label, prefix, limit, command.Parameters);
             var counts = new List<EntityCount>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -253,9 +350,14 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             return (IReadOnlyList<EntityCount>)counts;
         });
 
-    internal static string TopEntitiesSql(string? label, string? prefix, int limit, NpgsqlParameterCollection parameters)
+    internal static string TopEntitiesSql(string? tenant, string? label, string? prefix, int limit, NpgsqlParameterCollection parameters)
     {
         var conditions = new List<string>();
+        if (tenant is not null)
+        {
+            parameters.Add(new NpgsqlParameter { Value = tenant });
+            conditions.Add($"e.tenant = ${parameters.Count}");
+        }
         if (label is not null)
         {
             parameters.Add(new NpgsqlParameter { Value = label });
@@ -279,23 +381,23 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Replaces a document's entities with corrected ones and marks it reviewed, atomically. Returns null when
-    /// there is no such document; throws <see cref="InvalidDocumentException"/> when a correction does not fit
-    /// the text or uses a label outside <paramref name="knownLabels"/>.
+    /// there is no such document in <paramref name="tenant"/> (null: any tenant); throws
+    /// <see cref="InvalidDocumentException"/> when a correction does not fit the text or uses a label outside
+    /// <paramref name="knownLabels"/>.
     /// </summary>
-    public Task<StoredDocument?> ReplaceEntitiesAsync(long id, IReadOnlyList<CorrectedEntity> corrections, IReadOnlySet<string> knownLabels, CancellationToken cancellationToken = default) =>
-        DatabaseUnavailableException.Guard(async () =>
+    public Task<StoredDocument?> ReplaceEntitiesAsync(long id, string? tenant, IReadOnlyList<CorrectedEntity> corrections, IReadOnlySet<string> knownLabels, CancellationToken cancellationToken = default)
+    {
+        if (corrections.Count > DocumentValidation.MaxCorrectedEntities)
+            throw new InvalidDocumentException($"A correction lists at most {DocumentValidation.MaxCorrectedEntities} entities; got {corrections.Count}.");
+        return DatabaseUnavailableException.Guard(async () =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            StoredDocument document;
-            await using (var select = new NpgsqlCommand($"SELECT {DocumentColumns} FROM documents d WHERE d.id = $1 FOR UPDATE", connection))
-            {
-                select.Parameters.Add(new() { Value = id });
-                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-                if (!await reader.ReadAsync(cancellationToken))
-                    return null;
-                document = ReadDocument(reader) with { Reviewed = true };
-            }
+            var found = await ReadDocumentsAsync(connection, $"SELECT {DocumentColumns} FROM documents d WHERE d.id = $1 {TenantCondition(tenant, 2)} FOR UPDATE",
+                [id, tenant], cancellationToken);
+            if (found.Count == 0)
+                return null;
+            var document = found[0] with { Reviewed = true };
             var entities = corrections.Select(c => new DocumentEntity(c.Label, c.Start, c.End, c.Text ?? TextAt(document.Text, c.Start, c.End), Score: null)).ToList();
             if (DocumentValidation.FindSpanProblem(document.Text, entities, knownLabels) is { } problem)
                 throw new InvalidDocumentException(problem);
@@ -307,13 +409,14 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                 {
                     new NpgsqlBatchCommand("DELETE FROM entities WHERE document_id = $1") { Parameters = { new() { Value = id } } },
                     new NpgsqlBatchCommand("""
-                        INSERT INTO entities (document_id, label, start_offset, end_offset, text, score)
-                        SELECT $1, * FROM unnest($2::text[], $3::integer[], $4::integer[], $5::text[], $6::real[])
+                        INSERT INTO entities (document_id, tenant, label, start_offset, end_offset, text, score)
+                        SELECT $1, $2, * FROM unnest($3::text[], $4::integer[], $5::integer[], $6::text[], $7::real[])
                         """)
                     {
                         Parameters =
                         {
                             new() { Value = id },
+                            new() { Value = document.Tenant },
                             new() { Value = sorted.Select(e => e.Label).ToArray() },
                             new() { Value = sorted.Select(e => e.Start).ToArray() },
                             new() { Value = sorted.Select(e => e.End).ToArray() },
@@ -328,92 +431,94 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             await transaction.CommitAsync(cancellationToken);
             return document with { Entities = sorted };
         });
+    }
 
-    // An out-of-range span gets no text here; validation then reports the range.
+    // An out-of-range span gets no text here; validation then reports the range (and a split surrogate pair).
     private static string TextAt(string text, int start, int end) =>
         start >= 0 && start < end && end <= text.Length ? text[start..end] : "";
 
     /// <summary>
-    /// Opens a stream of documents with their entities in id order (all, or only reviewed or unreviewed ones).
-    /// The query has started when this returns, so an unreachable database fails here, before a response has
-    /// begun; failures while reading later can only cut the stream short.
+    /// Opens a stream of <paramref name="tenant"/>'s documents (null: every tenant's) with their entities in id
+    /// order: all, or only reviewed or unreviewed ones. The documents are read in batches of
+    /// <see cref="ExportBatchDocuments"/>, each by queries of their own under the connection's command timeout, so
+    /// an export of any size holds no query open for long and a stalled one ends. The first batch is read when this
+    /// returns, so an unreachable database fails here, before a response has begun; failures while reading later
+    /// can only cut the stream short.
     /// </summary>
-    public Task<DocumentStream> OpenStreamAsync(bool? reviewed, CancellationToken cancellationToken = default) =>
+    public Task<DocumentStream> OpenStreamAsync(bool? reviewed, string? tenant, CancellationToken cancellationToken = default) =>
         DatabaseUnavailableException.Guard(async () =>
         {
-            var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-            try
-            {
-                var command = new NpgsqlCommand($"""
-                    SELECT {DocumentColumns}, {EntityColumns}
-                    FROM documents d LEFT JOIN entities e ON e.document_id = d.id
-                    {(reviewed is null ? "" : "WHERE d.reviewed = $1")}
-                    ORDER BY d.id, e.start_offset
-                    """, connection)
-                {
-                    // An export of many documents may take long; a vanished client cancels it instead.
-                    CommandTimeout = 0,
-                };
-                if (reviewed is { } value)
-                    command.Parameters.Add(new() { Value = value });
-                var reader = await command.ExecuteReaderAsync(cancellationToken);
-                return new DocumentStream(connection, command, reader);
-            }
-            catch
-            {
-                await connection.DisposeAsync();
-                throw;
-            }
+            var stream = new DocumentStream(this, reviewed, tenant);
+            await stream.ReadFirstBatchAsync(cancellationToken);
+            return stream;
         });
 
-    /// <summary>Documents read one at a time from an open query (see <see cref="OpenStreamAsync"/>).</summary>
-    public sealed class DocumentStream(NpgsqlConnection connection, NpgsqlCommand command, NpgsqlDataReader reader) : IAsyncDisposable
-    {
-        public async IAsyncEnumerable<StoredDocument> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private Task<List<StoredDocument>> ReadExportBatchAsync(bool? reviewed, string? tenant, long afterId, CancellationToken cancellationToken) =>
+        DatabaseUnavailableException.Guard(async () =>
         {
-            StoredDocument? current = null;
-            var entities = new List<DocumentEntity>();
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var id = reader.GetInt64(0);
-                if (current is not null && current.Id != id)
-                {
-                    yield return current with { Entities = entities };
-                    entities = [];
-                }
-                if (current is null || current.Id != id)
-                    current = ReadDocument(reader);
-                if (!reader.IsDBNull(6))
-                    entities.Add(ReadEntity(reader, 6));
-            }
-            if (current is not null)
-                yield return current with { Entities = entities };
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            object?[] parameters = [afterId, tenant, reviewed];
+            var documents = await ReadDocumentsAsync(connection, $"""
+                SELECT {DocumentColumns}
+                FROM documents d
+                WHERE d.id > $1 {TenantCondition(tenant, 2)} {(reviewed is null ? "" : $"AND d.reviewed = ${(tenant is null ? 2 : 3)}")}
+                ORDER BY d.id
+                LIMIT {ExportBatchDocuments}
+                """, parameters, cancellationToken);
+            var entities = await ReadEntitiesAsync(connection, documents.Select(d => d.Id).ToArray(), maxPerDocument: null, cancellationToken);
+            return documents.Select(d => d with { Entities = entities.GetValueOrDefault(d.Id) ?? [] }).ToList();
+        });
+
+    /// <summary>Documents read batch by batch (see <see cref="OpenStreamAsync"/>).</summary>
+    public sealed class DocumentStream
+    {
+        private readonly DocumentStore store;
+        private readonly bool? reviewed;
+        private readonly string? tenant;
+        private List<StoredDocument> first = [];
+
+        internal DocumentStream(DocumentStore store, bool? reviewed, string? tenant)
+        {
+            this.store = store;
+            this.reviewed = reviewed;
+            this.tenant = tenant;
         }
 
-        public async ValueTask DisposeAsync()
+        internal async Task ReadFirstBatchAsync(CancellationToken cancellationToken) =>
+            first = await store.ReadExportBatchAsync(reviewed, tenant, 0, cancellationToken);
+
+        public async IAsyncEnumerable<StoredDocument> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            await reader.DisposeAsync();
-            await command.DisposeAsync();
-            await connection.DisposeAsync();
+            var batch = first;
+            while (true)
+            {
+                foreach (var document in batch)
+                    yield return document;
+                if (batch.Count < ExportBatchDocuments)
+                    yield break;
+                batch = await store.ReadExportBatchAsync(reviewed, tenant, batch[^1].Id, cancellationToken);
+            }
         }
     }
 
-    // Rows are documents joined with their entities (none: one row with NULL entity columns), grouped by document.
-    private static async Task<List<StoredDocument>> ReadDocumentsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    // Parameters that are null are left out (a scope of every tenant has no tenant parameter).
+    private static async Task<List<StoredDocument>> ReadDocumentsAsync(NpgsqlConnection connection, string sql, object?[] parameters, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var value in parameters)
+        {
+            if (value is not null)
+                command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadDocumentRowsAsync(reader, cancellationToken);
+    }
+
+    private static async Task<List<StoredDocument>> ReadDocumentRowsAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         var documents = new List<StoredDocument>();
-        List<DocumentEntity>? entities = null;
         while (await reader.ReadAsync(cancellationToken))
-        {
-            var id = reader.GetInt64(0);
-            if (documents.Count == 0 || documents[^1].Id != id)
-            {
-                entities = [];
-                documents.Add(ReadDocument(reader) with { Entities = entities });
-            }
-            if (!reader.IsDBNull(6))
-                entities!.Add(ReadEntity(reader, 6));
-        }
+            documents.Add(ReadDocument(reader));
         return documents;
     }
 
@@ -424,7 +529,10 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         ModelName: reader.GetString(2),
         ModelVersion: reader.GetString(3),
         CreatedAt: new DateTimeOffset(reader.GetFieldValue<DateTime>(4)),
-        Reviewed: reader.GetBoolean(5));
+        Reviewed: reader.GetBoolean(5))
+    {
+        Tenant = reader.GetString(6),
+    };
 
     private static DocumentEntity ReadEntity(NpgsqlDataReader reader, int first) => new(
         Label: reader.GetString(first),

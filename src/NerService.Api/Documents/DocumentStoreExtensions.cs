@@ -48,8 +48,9 @@ public static class DocumentStoreExtensions
     /// <summary>Maps <c>/documents</c> and <c>/entities</c>.</summary>
     public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder routes)
     {
-        DocumentsApi.MapDocumentsGroup(routes).RequireApiKey();
-        routes.MapEntitiesApi().RequireApiKey();
+        // Reading and correcting need a reviewer; deleting and exporting (marked in DocumentsApi) an admin.
+        DocumentsApi.MapDocumentsGroup(routes).RequireRole(ApiRole.Reviewer);
+        routes.MapEntitiesApi().RequireRole(ApiRole.Reviewer);
         return routes;
     }
 

@@ -17,10 +17,30 @@ public static class DocumentValidation
     public static string? FindNulProblem(string value, string field) =>
         value.Contains('\0') ? $"The {field} contains a NUL character (U+0000), which cannot be stored; send it with \"store\": false or remove the character." : null;
 
+    /// <summary>Most entities one correction may list (a document's text would allow as many as it has characters).</summary>
+    public const int MaxCorrectedEntities = 10_000;
+
+    /// <summary>
+    /// A lone surrogate (half of a pair) has no UTF-8 encoding, so PostgreSQL could not store the text.
+    /// The tagging endpoints' JSON reader already replaces them; this guards every other way in.
+    /// </summary>
+    public static string? FindLoneSurrogateProblem(string value, string field)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+                i++;
+            else if (char.IsSurrogate(value[i]))
+                return $"The {field} contains a lone surrogate (U+{(int)value[i]:X4}) at offset {i}, which is not valid Unicode text.";
+        }
+        return null;
+    }
+
     /// <summary>Problems of a document from the tagger: NUL characters, spans that do not fit the text.</summary>
     public static string? FindProblem(NewDocument document)
     {
         return FindNulProblem(document.Text, "text")
+            ?? FindLoneSurrogateProblem(document.Text, "text")
             ?? FindNulProblem(document.ModelName, "model name")
             ?? FindNulProblem(document.ModelVersion, "model version")
             ?? FindIdempotencyKeyProblem(document.IdempotencyKey)
@@ -52,6 +72,9 @@ public static class DocumentValidation
                 return $"entities[{i}]: the label contains a NUL character.";
             if (entity.Start < 0 || entity.End > text.Length || entity.Start >= entity.End)
                 return $"entities[{i}]: span {entity.Start}..{entity.End} is not a non-empty range inside the text (length {text.Length}).";
+            // Offsets count UTF-16 code units; a boundary between the two halves of a pair would cut a character in two.
+            if (SplitsSurrogatePair(text, entity.Start) || SplitsSurrogatePair(text, entity.End))
+                return $"entities[{i}]: span {entity.Start}..{entity.End} splits a character made of two UTF-16 code units (a surrogate pair, such as an emoji); offsets count UTF-16 code units.";
             if (string.CompareOrdinal(text, entity.Start, entity.Text, 0, Math.Max(entity.Text.Length, entity.End - entity.Start)) != 0
                 || entity.Text.Length != entity.End - entity.Start)
                 return $"entities[{i}]: text '{entity.Text}' is not the text at {entity.Start}..{entity.End} ('{text[entity.Start..entity.End]}').";
@@ -66,4 +89,7 @@ public static class DocumentValidation
         }
         return null;
     }
+
+    private static bool SplitsSurrogatePair(string text, int offset) =>
+        offset > 0 && offset < text.Length && char.IsHighSurrogate(text[offset - 1]) && char.IsLowSurrogate(text[offset]);
 }

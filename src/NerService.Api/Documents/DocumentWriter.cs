@@ -35,8 +35,9 @@ public sealed class DocumentWriter : BackgroundService
 
     /// <summary>
     /// Stores a document and returns its id (the existing document's id when its idempotency key is already
-    /// stored). Throws <see cref="InvalidDocumentException"/> at once for a document that cannot be stored, so
-    /// one bad document never fails the batch it would have joined, and
+    /// stored). Throws <see cref="InvalidDocumentException"/> for a document that cannot be stored: at once when
+    /// validation finds the problem, else after the batch it joined failed and each caller's write was retried
+    /// alone (so one bad document never fails another caller's), and
     /// <see cref="DatabaseUnavailableException"/> when the batch could not be written (then nothing of it was).
     /// Cancelling stops the wait, not the write: a document already queued may still be stored.
     /// </summary>
@@ -87,6 +88,9 @@ public sealed class DocumentWriter : BackgroundService
         }
     }
 
+    /// <summary>Store requests waiting for the writer (for tests that need to know a write has joined the queue).</summary>
+    internal int Queued => queue.Reader.Count;
+
     private async Task WriteAsync(List<PendingWrite> batch, int documents)
     {
         try
@@ -100,9 +104,18 @@ public sealed class DocumentWriter : BackgroundService
             }
             BatchWritten?.Invoke(documents);
         }
+        catch (Exception ex) when (ex is not DatabaseUnavailableException && batch.Count > 1)
+        {
+            // The batch was one transaction, so nothing of it is stored. One caller's document the database
+            // refuses must not fail the other callers: each write is retried alone, and only the bad one fails.
+            logger.LogWarning("Writing a batch of {Count} documents from {Writes} callers failed ({Message}); writing each caller's documents alone",
+                documents, batch.Count, ex.Message);
+            foreach (var pending in batch)
+                await WriteAsync([pending], pending.Documents.Count);
+        }
         catch (Exception ex)
         {
-            if (ex is not DatabaseUnavailableException)
+            if (ex is not (DatabaseUnavailableException or InvalidDocumentException))
                 logger.LogError(ex, "Writing a batch of {Count} documents failed", documents);
             foreach (var pending in batch)
                 pending.Ids.TrySetException(ex);

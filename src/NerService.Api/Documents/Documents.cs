@@ -1,18 +1,28 @@
+using NerService.Api.Security;
 using NerService.Model.Inference;
 
 namespace NerService.Api.Documents;
 
 /// <summary>
-/// A tagged text to store. <see cref="IdempotencyKey"/> (the request's <c>Idempotency-Key</c>) makes retries
-/// safe: storing the same key again returns the first document's id and writes nothing. A retry with the
-/// same key but a different text still gets the first document: the key, not the content, identifies it.
+/// A tagged text to store in <see cref="Tenant"/>. <see cref="IdempotencyKey"/> (the request's
+/// <c>Idempotency-Key</c>) makes retries safe: storing the same key again in the same tenant returns the first
+/// document's id and writes nothing. A retry with the same key but a different text still gets the first
+/// document: the key, not the content, identifies it. Document i of a batch request keeps the batch's key with
+/// <see cref="IdempotencyBatchIndex"/> i, a namespace of its own that no single request's key reaches.
 /// </summary>
 public sealed record NewDocument(
     string Text,
     IReadOnlyList<EntitySpan> Entities,
     string ModelName,
     string ModelVersion,
-    string? IdempotencyKey = null);
+    string? IdempotencyKey = null)
+{
+    /// <summary>The tenant of the key that stores the document.</summary>
+    public string Tenant { get; init; } = ApiClient.LocalTenant;
+
+    /// <summary>The document's position in a batch request sent with <see cref="IdempotencyKey"/>; null for a single request.</summary>
+    public int? IdempotencyBatchIndex { get; init; }
+}
 
 /// <summary>An entity of a stored document. <see cref="Score"/> is null for entities a person entered.</summary>
 public sealed record DocumentEntity(string Label, int Start, int End, string Text, float? Score);
@@ -31,7 +41,14 @@ public sealed record StoredDocument(
     string ModelName,
     string ModelVersion,
     DateTimeOffset CreatedAt,
-    bool Reviewed);
+    bool Reviewed)
+{
+    /// <summary>The tenant the document belongs to.</summary>
+    public string Tenant { get; init; } = ApiClient.LocalTenant;
+
+    /// <summary>True when <see cref="Entities"/> is the first part of a longer list (a list page caps entities per document).</summary>
+    public bool EntitiesTruncated { get; init; }
+}
 
 /// <summary>
 /// Which documents to list; null means no condition. The entity conditions (<see cref="Label"/>,
@@ -39,6 +56,9 @@ public sealed record StoredDocument(
 /// </summary>
 public sealed record DocumentFilter
 {
+    /// <summary>Only this tenant's documents; null: every tenant's (an admin's scope).</summary>
+    public string? Tenant { get; init; }
+
     public string? Label { get; init; }
 
     /// <summary>Exact, case-sensitive entity text.</summary>

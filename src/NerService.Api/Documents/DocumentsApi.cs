@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using NerService.Api.Database;
+using NerService.Api.Security;
 
 namespace NerService.Api.Documents;
 
@@ -21,11 +22,14 @@ internal static class DocumentsApi
         group.MapGet("/", List)
             .WithName("ListDocuments")
             .WithSummary("Lists stored documents, newest first, with filters and a cursor for the next page.")
-            .WithDescription("Filters: label, text (exact entity text), prefix (case-insensitive entity prefix), q (full-text, web-search syntax), from (inclusive) and to (exclusive) ISO 8601 times, reviewed; limit 1-100 (default 20); cursor: the nextCursor of the previous page.")
+            .WithDescription("The caller's tenant's documents (an admin's: every tenant's, or tenant=NAME). Filters: label, text (exact entity text), prefix (case-insensitive entity prefix), q (full-text, web-search syntax), from (inclusive) and to (exclusive) ISO 8601 times, reviewed; limit 1-100 (default 20); cursor: the nextCursor of the previous page. "
+                + $"Each document carries at most {DocumentStore.MaxEntitiesPerListedDocument} entities; entitiesTruncated is true when it has more (GET /documents/{{id}} returns them all).")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/export", Export)
+            .RequireRole(ApiRole.Admin)
             .WithName("ExportDocuments")
             .WithSummary("Streams stored documents as CoNLL training data (token and IOB2 tag per line).")
+            .WithDescription("Every tenant's documents; tenant=NAME exports one tenant's. Documents are read 100 at a time, each batch under the database command timeout.")
             .Produces<string>(StatusCodes.Status200OK, "text/plain")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/{id}", Get)
@@ -33,6 +37,7 @@ internal static class DocumentsApi
             .WithSummary("Gets a stored document with its entities.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapDelete("/{id}", Delete)
+            .RequireRole(ApiRole.Admin)
             .WithName("DeleteDocument")
             .WithSummary("Deletes a stored document and its entities.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -48,28 +53,30 @@ internal static class DocumentsApi
         return group;
     }
 
-    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> Get(string id, DocumentStore store, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> Get(string id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
         if (!TryParseId(id, out var documentId))
             return NotFound(id);
-        var document = await store.GetAsync(documentId, cancellationToken);
+        // Another tenant's document is "not found" too: its existence is none of this caller's business.
+        var document = await store.GetAsync(documentId, http.GetApiClient().Scope, cancellationToken);
         return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, DocumentStore store, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!TryParseId(id, out var documentId) || !await store.DeleteAsync(documentId, cancellationToken))
+        if (!TryParseId(id, out var documentId) || !await store.DeleteAsync(documentId, http.GetApiClient().Scope, cancellationToken))
             return NotFound(id);
         return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<DocumentListResponse>, ProblemHttpResult>> List(
         string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? cursor, string? limit,
-        DocumentStore store, CancellationToken cancellationToken)
+        string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
         string? problem = null;
         var filter = new DocumentFilter
         {
+            Tenant = Scope(http.GetApiClient(), tenant, ref problem),
             Label = Text(label, "label", ref problem),
             EntityText = Text(text, "text", ref problem),
             EntityPrefix = Text(prefix, "prefix", ref problem),
@@ -126,7 +133,7 @@ internal static class DocumentsApi
 
         try
         {
-            var document = await store.ReplaceEntitiesAsync(documentId, entities, labels.Labels, cancellationToken);
+            var document = await store.ReplaceEntitiesAsync(documentId, request.HttpContext.GetApiClient().Scope, entities, labels.Labels, cancellationToken);
             return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
         }
         catch (InvalidDocumentException ex)
@@ -136,25 +143,37 @@ internal static class DocumentsApi
     }
 
     private static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> Export(
-        string? format, string? reviewed, DocumentStore store, CancellationToken cancellationToken)
+        string? format, string? reviewed, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
         string? problem = null;
         if (format is not (null or "" or "conll"))
             problem = $"Unknown export format '{format}'; the only format is 'conll'.";
         var reviewedOnly = Boolean(reviewed, "reviewed", ref problem);
+        var scope = Scope(http.GetApiClient(), tenant, ref problem);
         if (problem is not null)
             return BadRequest(problem);
 
-        var documents = await store.OpenStreamAsync(reviewedOnly, cancellationToken);
+        var documents = await store.OpenStreamAsync(reviewedOnly, scope, cancellationToken);
         return TypedResults.Stream(async body =>
         {
-            await using (documents)
-            {
-                await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16);
-                await foreach (var document in documents.ReadAllAsync(cancellationToken))
-                    await ConllExport.WriteDocumentAsync(writer, document);
-            }
+            await using var writer = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 1 << 16);
+            await foreach (var document in documents.ReadAllAsync(cancellationToken))
+                await ConllExport.WriteDocumentAsync(writer, document);
         }, ConllExport.ContentType);
+    }
+
+    /// <summary>
+    /// The tenant a request reaches: the caller's own, or for an admin every tenant or the one named by <c>tenant</c>.
+    /// Naming another tenant without being an admin is refused rather than ignored.
+    /// </summary>
+    internal static string? Scope(ApiClient client, string? tenant, ref string? problem)
+    {
+        if (string.IsNullOrEmpty(tenant) || tenant == client.Scope)
+            return client.Scope;
+        if (client.Role == ApiRole.Admin)
+            return Text(tenant, "tenant", ref problem);
+        problem ??= "'tenant' can only name another tenant with an admin key; leave it out to reach this key's own tenant.";
+        return client.Scope;
     }
 
     internal static bool TryParseId(string id, out long documentId) =>
@@ -207,15 +226,21 @@ internal static class DocumentsApi
 
     private static DocumentResponse AsResponse(this StoredDocument document) => new(
         document.Id,
+        document.Tenant,
         document.Text,
         new DocumentModel(document.ModelName, document.ModelVersion),
         document.CreatedAt,
         document.Reviewed,
-        document.Entities.Select(e => new DocumentEntityResponse(e.Text, e.Label, e.Start, e.End, e.Score)).ToList());
+        document.Entities.Select(e => new DocumentEntityResponse(e.Text, e.Label, e.Start, e.End, e.Score)).ToList(),
+        document.EntitiesTruncated);
 }
 
-/// <summary>A stored document. Offsets count UTF-16 code units; <c>end</c> is exclusive.</summary>
-public sealed record DocumentResponse(long Id, string Text, DocumentModel Model, DateTimeOffset CreatedAt, bool Reviewed, IReadOnlyList<DocumentEntityResponse> Entities);
+/// <summary>
+/// A stored document and the tenant it belongs to. Offsets count UTF-16 code units; <c>end</c> is exclusive.
+/// <c>entitiesTruncated</c> is true in a list page when the document has more entities than the page carries.
+/// </summary>
+public sealed record DocumentResponse(long Id, string Tenant, string Text, DocumentModel Model, DateTimeOffset CreatedAt, bool Reviewed,
+    IReadOnlyList<DocumentEntityResponse> Entities, bool EntitiesTruncated);
 
 /// <summary>The model that tagged a document.</summary>
 public sealed record DocumentModel(string Name, string Version);

@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using NerService.Api.Database;
+using NerService.Api.Security;
 
 namespace NerService.Api.Documents;
 
-/// <summary>Entities across all stored documents.</summary>
+/// <summary>Entities across the caller's tenant's stored documents (an admin's: every tenant's).</summary>
 internal static class EntitiesApi
 {
     public static RouteGroupBuilder MapEntitiesApi(this IEndpointRouteBuilder routes)
@@ -20,15 +21,16 @@ internal static class EntitiesApi
     }
 
     private static async Task<Results<Ok<EntityCountsResponse>, ProblemHttpResult>> Top(
-        string? label, string? prefix, string? limit, DocumentStore store, CancellationToken cancellationToken)
+        string? label, string? prefix, string? limit, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
         string? problem = null;
+        var scope = DocumentsApi.Scope(http.GetApiClient(), tenant, ref problem);
         var labelFilter = DocumentsApi.Text(label, "label", ref problem);
         var prefixFilter = DocumentsApi.Text(prefix, "prefix", ref problem);
         var count = DocumentsApi.PageSize(limit, DocumentStore.MaxPageSize, ref problem);
         if (problem is not null)
             return DocumentsApi.BadRequest(problem);
-        var counts = await store.TopEntitiesAsync(labelFilter, prefixFilter, count, cancellationToken);
+        var counts = await store.TopEntitiesAsync(scope, labelFilter, prefixFilter, count, cancellationToken);
         return TypedResults.Ok(new EntityCountsResponse(counts.Select(c => new EntityCountResponse(c.Label, c.Text, c.Count)).ToList()));
     }
 }

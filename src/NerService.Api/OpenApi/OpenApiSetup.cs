@@ -106,6 +106,7 @@ internal sealed class ExamplesOperationFilter : IOperationFilter
             Detail = "The field 'text' must be a string.",
         },
         "401" => Problem(401, "https://tools.ietf.org/html/rfc9110#section-15.5.2", "Missing or unknown API key.", "Send a valid key in the X-Api-Key header."),
+        "403" => Problem(403, "https://tools.ietf.org/html/rfc9110#section-15.5.4", "The API key's role does not allow this.", "This key has the role tagger; GET /documents needs reviewer."),
         "413" => Problem(413, "https://tools.ietf.org/html/rfc9110#section-15.5.14", "Text too long.", "The text has 120000 characters; at most 100000 are accepted."),
         "415" => Problem(415, "https://tools.ietf.org/html/rfc9110#section-15.5.16", "Unsupported content type.", "Send the body as JSON with 'Content-Type: application/json'."),
         "429" => Problem(429, "https://tools.ietf.org/html/rfc6585#section-4", "Too many requests.", "This client has used its requests for the current window; retry after the time in the Retry-After header."),

@@ -33,15 +33,35 @@ public sealed class NerOptions
     public RequestLimits Limits { get; set; } = new();
 
     /// <summary>
-    /// Keys accepted in the <c>X-Api-Key</c> header by the tagging endpoints. Empty (the default) turns the check off.
+    /// Keys accepted in the <c>X-Api-Key</c> header, each with the tenant whose documents it reaches and its role.
+    /// Empty (the default) turns the check off: every caller may do everything, in the tenant <c>local</c>.
     /// </summary>
-    public List<string> ApiKeys { get; set; } = [];
+    public List<ApiKeySettings> ApiKeys { get; set; } = [];
 
     /// <summary>Per-client rate limiting of the tagging endpoints (clients are API keys, or remote addresses without one).</summary>
     public RateLimitSettings RateLimit { get; set; } = new();
 
     /// <summary>The bundle path made absolute against <paramref name="contentRoot"/>.</summary>
     public string ResolveBundlePath(string contentRoot) => Path.GetFullPath(BundlePath, contentRoot);
+}
+
+/// <summary>
+/// One API key (<c>Ner:ApiKeys:N</c>): the key itself (<see cref="Key"/>) or its SHA-256 (<see cref="KeySha256"/>,
+/// so that configuration need not hold the secret), the tenant it belongs to and its role.
+/// </summary>
+public sealed class ApiKeySettings
+{
+    /// <summary>The key as clients send it. Set this or <see cref="KeySha256"/>, not both.</summary>
+    public string? Key { get; set; }
+
+    /// <summary>The SHA-256 of the key's UTF-8 bytes as 64 hex digits (<c>printf %s "$key" | sha256sum</c>).</summary>
+    public string? KeySha256 { get; set; }
+
+    /// <summary>The tenant whose documents the key stores and reads: 1-64 letters, digits, '.', '_' or '-'.</summary>
+    public string? Tenant { get; set; }
+
+    /// <summary><c>tagger</c> (tag and store), <c>reviewer</c> (also read and correct) or <c>admin</c> (every tenant, delete, export).</summary>
+    public string? Role { get; set; }
 }
 
 /// <summary>Batching settings; see <see cref="BatchingOptions"/> for what each one does.</summary>

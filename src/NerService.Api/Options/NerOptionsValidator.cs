@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
+using NerService.Api.Security;
 
 namespace NerService.Api.Options;
 
@@ -6,7 +8,7 @@ namespace NerService.Api.Options;
 /// Checks the settings once at start (<c>ValidateOnStart</c>), so that a typo stops the service with a message
 /// naming the setting instead of surfacing later as a failed request.
 /// </summary>
-internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValidateOptions<NerOptions>
+internal sealed partial class NerOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<NerOptions>
 {
     private static readonly string[] Devices = ["cpu", "cuda", "auto"];
 
@@ -43,17 +45,55 @@ internal sealed class NerOptionsValidator(IHostEnvironment environment) : IValid
         RequireRange(failures, $"{section}:Limits:MaxTextCharacters", options.Limits.MaxTextCharacters, 1, 100_000_000);
         RequireRange(failures, $"{section}:Limits:MaxBatchDocuments", options.Limits.MaxBatchDocuments, 1, 100_000);
 
-        for (var i = 0; i < options.ApiKeys.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(options.ApiKeys[i]))
-                failures.Add($"{section}:ApiKeys:{i} is empty; remove it or give it a value.");
-        }
+        ValidateApiKeys(failures, options.ApiKeys);
 
         RequireRange(failures, $"{section}:RateLimit:PermitsPerWindow", options.RateLimit.PermitsPerWindow, 0, int.MaxValue);
         RequireRange(failures, $"{section}:RateLimit:WindowSeconds", options.RateLimit.WindowSeconds, 0.001, 86_400);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    private void ValidateApiKeys(List<string> failures, List<ApiKeySettings> keys)
+    {
+        const string section = NerOptions.SectionName;
+        // The format before tenancy was a bare key per entry; binding silently drops such a value, so name it here.
+        foreach (var entry in configuration.GetSection($"{section}:ApiKeys").GetChildren().Where(entry => entry.Value is not null))
+        {
+            var setting = $"{section}:ApiKeys:{entry.Key}";
+            failures.Add($"{setting} is a bare key; each key now needs a tenant and a role: set {setting}:Key "
+                + $"(or {setting}:KeySha256), {setting}:Tenant and {setting}:Role (tagger, reviewer or admin).");
+        }
+
+        var hashes = new Dictionary<string, int>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            var key = keys[i];
+            var setting = $"{section}:ApiKeys:{i}";
+            var hasKey = !string.IsNullOrEmpty(key.Key);
+            var hasHash = !string.IsNullOrEmpty(key.KeySha256);
+            if (hasKey && hasHash)
+                failures.Add($"{setting}: set Key or KeySha256, not both.");
+            else if (!hasKey && !hasHash)
+            {
+                if (configuration[setting] is null)
+                    failures.Add($"{setting}:Key (or {setting}:KeySha256) is empty; remove the key or give it a value.");
+            }
+            else if (hasKey && string.IsNullOrWhiteSpace(key.Key))
+                failures.Add($"{setting}:Key is blank; give it a value.");
+            else if (hasHash && !ApiKeyRing.TryParseSha256(key.KeySha256, out _))
+                failures.Add($"{setting}:KeySha256 must be 64 hexadecimal digits (the SHA-256 of the key, e.g. from `printf %s \"$key\" | sha256sum`).");
+            else if (!hashes.TryAdd(Convert.ToHexString(ApiKeyRing.HashOf(key)), i))
+                failures.Add($"{setting} is the same key as {section}:ApiKeys:{hashes[Convert.ToHexString(ApiKeyRing.HashOf(key))]}; each key names one tenant and role.");
+
+            if (key.Tenant is null || !TenantName().IsMatch(key.Tenant))
+                failures.Add($"{setting}:Tenant must be 1-64 letters, digits, '.', '_' or '-' (was '{key.Tenant}').");
+            if (!ApiKeys.TryParseRole(key.Role, out _))
+                failures.Add($"{setting}:Role must be tagger, reviewer or admin (was '{key.Role}').");
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex TenantName();
 
     private static void RequireRange(List<string> failures, string setting, double value, double min, double max)
     {

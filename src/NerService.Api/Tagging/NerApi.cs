@@ -35,13 +35,13 @@ internal static class NerApi
                 + "or code points with offsetUnit \"codepoint\". Multi-sentence texts are split into sentences and tagged whole. "
                 + "The text and its entities are stored as a document unless the body says \"store\": false; the response then "
                 + "carries the document's id and a Location header (/documents/{id}). An Idempotency-Key header makes retries safe: "
-                + "a request with a key already stored answers with that document's id and stores nothing. "
+                + "a request with a key already stored by the same tenant answers with that document's id and stores nothing. "
                 + "Each entity's score is the calibrated probability that exactly that span has exactly that label; minScore "
                 + "(0 to 1) leaves out entities scored below it (what is stored is what the response shows), and "
                 + "\"alternatives\": true adds each entity's other probable readings and the possibleEntities of uncertain stretches. "
                 + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), for a minScore outside [0, 1], or for a text with a NUL "
                 + "character that is to be stored, 413 for a text over the limit, "
-                + "415 without a JSON content type, 401 without a valid X-Api-Key (when keys are configured), 429 past the rate limit "
+                + "415 without a JSON content type, 401 without a valid X-Api-Key (when keys are configured), 403 for a key without the tagger role, 429 past the rate limit "
                 + "and 503 when the queue is full or, for a text to be stored, when the document database cannot be reached "
                 + "(both with Retry-After; nothing is stored then).")
             .WithExamples(TaggingExamples.Request, TaggingExamples.Response);
@@ -55,7 +55,7 @@ internal static class NerApi
                 + "minScore and alternatives apply to every document as in POST /ner. Unless the body says \"store\": false, "
                 + "the tagged documents are stored in one transaction (all or none) and each result carries its documentId; a "
                 + "document with a NUL character gets its own 400 error. With an Idempotency-Key header K, document i is stored "
-                + "under the key K#i, so retrying the batch with the same key stores nothing twice. When the document database "
+                + "under the key K with batch index i (apart from single requests' keys), so retrying the batch with the same key stores nothing twice. When the document database "
                 + "cannot be reached the whole request gets 503 with Retry-After and nothing is stored.")
             .WithExamples(TaggingExamples.BatchRequest, TaggingExamples.BatchResponse);
 
@@ -104,11 +104,16 @@ internal static class NerApi
             try
             {
                 id = await documents.StoreAsync(
-                    new NewDocument(text, tagged.Entities, tagger.Model.Name, tagger.Model.Version, idempotencyKey), http.RequestAborted);
+                    new NewDocument(text, tagged.Entities, tagger.Model.Name, tagger.Model.Version, idempotencyKey) { Tenant = http.GetApiClient().Tenant },
+                    http.RequestAborted);
             }
             catch (DatabaseUnavailableException unavailable)
             {
                 return NotStored(http, unavailable);
+            }
+            catch (InvalidDocumentException refused)
+            {
+                return Problems.InvalidField("text", refused.Message);
             }
             http.Response.Headers.Location = $"/documents/{id}";
         }
@@ -129,9 +134,7 @@ internal static class NerApi
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
         if (MinScoreProblem(request.MinScore) is { } minScoreProblem)
             return Problems.InvalidField("minScore", minScoreProblem);
-        // The longest key derived from the header must fit, so checking it checks them all.
-        if (request.Store && idempotencyKey is not null
-            && DocumentValidation.FindIdempotencyKeyProblem(DocumentKey(idempotencyKey, Math.Max(0, documents.Count - 1))) is { } keyProblem)
+        if (request.Store && DocumentValidation.FindIdempotencyKeyProblem(idempotencyKey) is { } keyProblem)
             return Problems.InvalidHeader(IdempotencyKeyHeader, keyProblem);
 
         // If the queue fills part-way, the documents already queued are cancelled so the model skips them.
@@ -158,8 +161,10 @@ internal static class NerApi
         if (request.Store)
         {
             var taggedIndexes = Enumerable.Range(0, documents.Count).Where(i => work[i] is not null).ToList();
+            // Document i keeps the batch's key with batch index i: a retried batch finds each document again, and
+            // no single request's key (not even "K#0") reaches them.
             var toStore = taggedIndexes.Select(i => new NewDocument(documents[i]!.Text!, work[i]!.Result.Entities, tagger.Model.Name,
-                tagger.Model.Version, idempotencyKey is null ? null : DocumentKey(idempotencyKey, i))).ToList();
+                tagger.Model.Version, idempotencyKey) { Tenant = http.GetApiClient().Tenant, IdempotencyBatchIndex = i }).ToList();
             try
             {
                 var ids = await documentWriter.StoreAllAsync(toStore, http.RequestAborted);
@@ -169,6 +174,10 @@ internal static class NerApi
             catch (DatabaseUnavailableException unavailable)
             {
                 return NotStored(http, unavailable);
+            }
+            catch (InvalidDocumentException refused)
+            {
+                return Problems.InvalidField("documents", refused.Message);
             }
         }
 
@@ -188,12 +197,6 @@ internal static class NerApi
         }
         return TypedResults.Ok(new NerBatchResponse(ModelReference.From(tagger.Model), results));
     }
-
-    /// <summary>
-    /// The key of document <paramref name="index"/> of a batch sent with an <c>Idempotency-Key</c>: a retry of the
-    /// batch with the same key finds each of its documents again.
-    /// </summary>
-    private static string DocumentKey(string batchKey, int index) => $"{batchKey}#{index}";
 
     private static ProblemHttpResult NotStored(HttpContext http, DatabaseUnavailableException unavailable)
     {

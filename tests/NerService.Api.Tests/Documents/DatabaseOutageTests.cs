@@ -53,7 +53,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
                 Assert.IsType<DatabaseUnavailableException>(inFlight.Exception!.InnerException);
 
             await Assert.ThrowsAsync<DatabaseUnavailableException>(() => writer.StoreAsync(TestDatabase.Document("Stored during the outage.")));
-            await Assert.ThrowsAsync<DatabaseUnavailableException>(() => database.Store.GetAsync(existing));
+            await Assert.ThrowsAsync<DatabaseUnavailableException>(() => database.Store.GetAsync(existing, DocumentStore.AllTenants));
             foreach (var request in new Func<Task<HttpResponseMessage>>[]
             {
                 () => app.Client.GetAsync($"/documents/{existing}"),
@@ -85,7 +85,7 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
 
         // Recovery needs no restart of the service: pooled connections broken by the outage are replaced.
         var stored = await Eventually(() => writer.StoreAsync(TestDatabase.Document("Stored after the outage.")));
-        Assert.Equal("Stored after the outage.", (await database.Store.GetAsync(stored))!.Text);
+        Assert.Equal("Stored after the outage.", (await database.Store.GetAsync(stored, DocumentStore.AllTenants))!.Text);
         await Eventually(async () => (await app.Client.GetAsync($"/documents/{existing}")).EnsureSuccessStatusCode());
         await Eventually(async () => (await app.Client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
     }
@@ -195,7 +195,7 @@ public sealed class StoringOutageTests : IAsyncLifetime
             (await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Stored after the outage." }))).GetProperty("id").GetInt64());
         await DatabaseOutageTests.Eventually(async () => (await client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
         // The test's own pool also held connections the restart broke.
-        var after = await DatabaseOutageTests.Eventually(() => database.Store.GetAsync(stored));
+        var after = await DatabaseOutageTests.Eventually(() => database.Store.GetAsync(stored, DocumentStore.AllTenants));
         Assert.Equal("Stored after the outage.", after!.Text);
         Assert.Equal(2, await DatabaseOutageTests.Eventually(() => database.ScalarAsync("SELECT count(*) FROM documents")));
     }

@@ -20,7 +20,7 @@ public sealed class DocumentStoreTests : IAsyncLifetime
         var new_ = TestDatabase.Document("Angela Merkel visited Paris.", ("PER", "Angela Merkel"), ("LOC", "Paris"));
 
         var ids = await Store.InsertAsync([new_]);
-        var stored = await Store.GetAsync(ids[0]);
+        var stored = await Store.GetAsync(ids[0], DocumentStore.AllTenants);
 
         Assert.NotNull(stored);
         Assert.Equal(new_.Text, stored.Text);
@@ -42,7 +42,7 @@ public sealed class DocumentStoreTests : IAsyncLifetime
 
         Assert.Equal(50, ids.Distinct().Count());
         for (var i = 0; i < ids.Length; i++)
-            Assert.Equal(documents[i].Text, (await Store.GetAsync(ids[i]))!.Text);
+            Assert.Equal(documents[i].Text, (await Store.GetAsync(ids[i], DocumentStore.AllTenants))!.Text);
         Assert.Equal(50, await database.ScalarAsync("SELECT count(*) FROM entities"));
     }
 
@@ -50,22 +50,22 @@ public sealed class DocumentStoreTests : IAsyncLifetime
     public async Task DocumentWithoutEntitiesIsStored()
     {
         var ids = await Store.InsertAsync([TestDatabase.Document("nothing here")]);
-        Assert.Empty((await Store.GetAsync(ids[0]))!.Entities);
+        Assert.Empty((await Store.GetAsync(ids[0], DocumentStore.AllTenants))!.Entities);
     }
 
     [Fact]
-    public async Task UnknownIdReadsAsNull() => Assert.Null(await Store.GetAsync(123456));
+    public async Task UnknownIdReadsAsNull() => Assert.Null(await Store.GetAsync(123456, DocumentStore.AllTenants));
 
     [Fact]
     public async Task DeletedDocumentIsGoneWithItsEntities()
     {
         var ids = await Store.InsertAsync([TestDatabase.Document("Paris and Rome.", ("LOC", "Paris"), ("LOC", "Rome"))]);
 
-        Assert.True(await Store.DeleteAsync(ids[0]));
+        Assert.True(await Store.DeleteAsync(ids[0], DocumentStore.AllTenants));
 
-        Assert.Null(await Store.GetAsync(ids[0]));
+        Assert.Null(await Store.GetAsync(ids[0], DocumentStore.AllTenants));
         Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM entities"));
-        Assert.False(await Store.DeleteAsync(ids[0]));
+        Assert.False(await Store.DeleteAsync(ids[0], DocumentStore.AllTenants));
     }
 
     [Fact]
@@ -91,6 +91,64 @@ public sealed class DocumentStoreTests : IAsyncLifetime
         Assert.Equal(ids[0], ids[2]);
         Assert.NotEqual(ids[0], ids[1]);
         Assert.Equal(2, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
+    public async Task TheSameIdempotencyKeyInTwoTenantsStoresTwoDocuments()
+    {
+        var alices = await Store.InsertAsync([TestDatabase.KeyedDocument("Alice's text.", "key-1") with { Tenant = "alice" }]);
+        var bobs = await Store.InsertAsync([TestDatabase.KeyedDocument("Bob's text.", "key-1") with { Tenant = "bob" }]);
+        var bobsRetry = await Store.InsertAsync([TestDatabase.KeyedDocument("Bob's text.", "key-1") with { Tenant = "bob" }]);
+
+        Assert.NotEqual(alices[0], bobs[0]);
+        Assert.Equal(bobs, bobsRetry);
+        Assert.Equal("Bob's text.", (await Store.GetAsync(bobs[0], "bob"))!.Text);
+        Assert.Null(await Store.GetAsync(bobs[0], "alice"));
+    }
+
+    [Fact]
+    public async Task ABatchDocumentsKeyIsANamespaceNoSingleRequestKeyReaches()
+    {
+        var batch = await Store.InsertAsync([
+            TestDatabase.KeyedDocument("Batch document 0.", "K") with { IdempotencyBatchIndex = 0 },
+            TestDatabase.KeyedDocument("Batch document 1.", "K") with { IdempotencyBatchIndex = 1 },
+        ]);
+        var singleHash0 = await Store.InsertAsync([TestDatabase.KeyedDocument("Single keyed K#0.", "K#0")]);
+        var singleK = await Store.InsertAsync([TestDatabase.KeyedDocument("Single keyed K.", "K")]);
+        var batchRetry = await Store.InsertAsync([
+            TestDatabase.KeyedDocument("Batch document 0.", "K") with { IdempotencyBatchIndex = 0 },
+            TestDatabase.KeyedDocument("Batch document 1.", "K") with { IdempotencyBatchIndex = 1 },
+        ]);
+
+        Assert.Equal(4, batch.Concat(singleHash0).Concat(singleK).Distinct().Count());
+        Assert.Equal(batch, batchRetry);
+        Assert.Equal(4, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
+    public async Task AnEntityOf9000LettersIsStoredAndFoundByItsTextAndPrefix()
+    {
+        var random = new Random(14);
+        var name = "John Q" + new string(Enumerable.Range(0, 9_000).Select(_ => (char)('a' + random.Next(26))).ToArray()) + " Smith";
+        var text = name + " met Angela Merkel in Paris.";
+
+        var ids = await Store.InsertAsync([TestDatabase.Document(text, ("PER", name), ("PER", "Angela Merkel"), ("LOC", "Paris"))]);
+
+        Assert.Equal(name, (await Store.GetAsync(ids[0], DocumentStore.AllTenants))!.Entities[0].Text);
+        Assert.Equal(ids, (await Store.ListAsync(new DocumentFilter { EntityText = name }, null, 10)).Documents.Select(d => d.Id));
+        Assert.Equal(ids, (await Store.ListAsync(new DocumentFilter { EntityPrefix = name[..100].ToUpperInvariant() }, null, 10)).Documents.Select(d => d.Id));
+        Assert.Empty((await Store.ListAsync(new DocumentFilter { EntityPrefix = name[..100] + "zz" }, null, 10)).Documents);
+        Assert.Contains(new EntityCount("PER", name, 1), await Store.TopEntitiesAsync(DocumentStore.AllTenants, "PER", name[..70], 10));
+    }
+
+    [Fact]
+    public async Task TextWithALoneSurrogateIsRefusedAndNothingIsStored()
+    {
+        var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
+            Store.InsertAsync([TestDatabase.Document("fine"), TestDatabase.Document("half \ud83d of an emoji")]));
+
+        Assert.Contains("lone surrogate", error.Message);
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
     }
 
     [Fact]
@@ -213,11 +271,11 @@ public sealed class DocumentStoreTests : IAsyncLifetime
 
         Assert.Equal(
             [new EntityCount("LOC", "Paris", 2), new EntityCount("LOC", "Rome", 2), new EntityCount("LOC", "paris", 1), new EntityCount("PER", "Paris Hilton", 1)],
-            await Store.TopEntitiesAsync(null, null, 10));
+            await Store.TopEntitiesAsync(DocumentStore.AllTenants, null, null, 10));
         Assert.Equal(
             [new EntityCount("LOC", "Paris", 2), new EntityCount("LOC", "paris", 1)],
-            await Store.TopEntitiesAsync("LOC", "PAR", 10));
-        Assert.Equal([new EntityCount("LOC", "Paris", 2)], await Store.TopEntitiesAsync(null, null, 1));
+            await Store.TopEntitiesAsync(DocumentStore.AllTenants, "LOC", "PAR", 10));
+        Assert.Equal([new EntityCount("LOC", "Paris", 2)], await Store.TopEntitiesAsync(DocumentStore.AllTenants, null, null, 1));
     }
 
     private static readonly IReadOnlySet<string> Labels = new HashSet<string> { "PER", "LOC", "ORG", "MISC" };
@@ -227,9 +285,9 @@ public sealed class DocumentStoreTests : IAsyncLifetime
     {
         var ids = await Store.InsertAsync([TestDatabase.Document("Jordan played in Chicago.", ("LOC", "Jordan"))]);
 
-        var corrected = await Store.ReplaceEntitiesAsync(ids[0], [new CorrectedEntity("LOC", 17, 24), new CorrectedEntity("PER", 0, 6, "Jordan")], Labels);
+        var corrected = await Store.ReplaceEntitiesAsync(ids[0], DocumentStore.AllTenants, [new CorrectedEntity("LOC", 17, 24), new CorrectedEntity("PER", 0, 6, "Jordan")], Labels);
 
-        var stored = await Store.GetAsync(ids[0]);
+        var stored = await Store.GetAsync(ids[0], DocumentStore.AllTenants);
         Assert.Equal(corrected!.Entities, stored!.Entities);
         Assert.True(corrected.Reviewed);
         Assert.True(stored.Reviewed);
@@ -247,10 +305,10 @@ public sealed class DocumentStoreTests : IAsyncLifetime
         var ids = await Store.InsertAsync([TestDatabase.Document("Jordan played in Chicago.", ("PER", "Jordan"))]);
 
         var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
-            Store.ReplaceEntitiesAsync(ids[0], [new CorrectedEntity(label, start, end, text)], Labels));
+            Store.ReplaceEntitiesAsync(ids[0], DocumentStore.AllTenants, [new CorrectedEntity(label, start, end, text)], Labels));
 
         Assert.Contains(problem, error.Message);
-        var stored = await Store.GetAsync(ids[0]);
+        var stored = await Store.GetAsync(ids[0], DocumentStore.AllTenants);
         Assert.False(stored!.Reviewed);
         Assert.Equal([new DocumentEntity("PER", 0, 6, "Jordan", 0.9f)], stored.Entities);
     }
@@ -261,14 +319,14 @@ public sealed class DocumentStoreTests : IAsyncLifetime
         var ids = await Store.InsertAsync([TestDatabase.Document("New York City")]);
 
         var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
-            Store.ReplaceEntitiesAsync(ids[0], [new CorrectedEntity("LOC", 4, 13), new CorrectedEntity("LOC", 0, 8)], Labels));
+            Store.ReplaceEntitiesAsync(ids[0], DocumentStore.AllTenants, [new CorrectedEntity("LOC", 4, 13), new CorrectedEntity("LOC", 0, 8)], Labels));
 
         Assert.Contains("overlaps", error.Message);
     }
 
     [Fact]
     public async Task CorrectingAnUnknownDocumentReturnsNull() =>
-        Assert.Null(await Store.ReplaceEntitiesAsync(987654, [], Labels));
+        Assert.Null(await Store.ReplaceEntitiesAsync(987654, DocumentStore.AllTenants, [], Labels));
 
     [Fact]
     public async Task StreamReadsDocumentsInIdOrderFilteredByReview()
@@ -278,12 +336,12 @@ public sealed class DocumentStoreTests : IAsyncLifetime
             TestDatabase.Document("Two."),
             TestDatabase.Document("Three in Oslo and Bergen.", ("LOC", "Oslo"), ("LOC", "Bergen")),
         ]);
-        await Store.ReplaceEntitiesAsync(ids[2], [new CorrectedEntity("LOC", 9, 13)], Labels);
-        await Store.ReplaceEntitiesAsync(ids[1], [], Labels);
+        await Store.ReplaceEntitiesAsync(ids[2], DocumentStore.AllTenants, [new CorrectedEntity("LOC", 9, 13)], Labels);
+        await Store.ReplaceEntitiesAsync(ids[1], DocumentStore.AllTenants, [], Labels);
 
         async Task<List<StoredDocument>> Read(bool? reviewed)
         {
-            await using var stream = await Store.OpenStreamAsync(reviewed);
+            var stream = await Store.OpenStreamAsync(reviewed, DocumentStore.AllTenants);
             return await stream.ReadAllAsync().ToListAsync();
         }
 

@@ -168,7 +168,82 @@ public sealed class DocumentsApiTests : IAsyncLifetime
         var response = await Client.PutAsync($"/documents/{id}/entities", new StringContent(body, Encoding.UTF8, "application/json"));
 
         await AssertProblem(response, HttpStatusCode.BadRequest, problem);
-        Assert.False((await database.Store.GetAsync(id))!.Reviewed);
+        Assert.False((await database.Store.GetAsync(id, DocumentStore.AllTenants))!.Reviewed);
+    }
+
+    [Theory]
+    [InlineData("""{"entities":[{"label":"LOC","start":1,"end":8}]}""", "splits a character made of two UTF-16 code units")]
+    [InlineData("""{"entities":[{"label":"MISC","start":0,"end":1}]}""", "splits a character made of two UTF-16 code units")]
+    [InlineData("""{"entities":[{"label":"LOC","start":3,"end":8,"text":"\ud800aris"}]}""", "invalid JSON at $.entities[0].text")]
+    public async Task ASpanThatSplitsASurrogatePairIsRefusedWith400(string body, string problem)
+    {
+        var id = await Store("\U0001F600 Paris", ("LOC", "Paris"));
+
+        var response = await Client.PutAsync($"/documents/{id}/entities", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        await AssertProblem(response, HttpStatusCode.BadRequest, problem);
+        var stored = (await database.Store.GetAsync(id, DocumentStore.AllTenants))!;
+        Assert.False(stored.Reviewed);
+        Assert.Equal("Paris", Assert.Single(stored.Entities).Text);
+    }
+
+    [Fact]
+    public async Task ACorrectionOfMoreEntitiesThanTheLimitIsRefusedWith400()
+    {
+        var id = await Store("Jordan played in Chicago.", ("PER", "Jordan"));
+        var entities = Enumerable.Range(0, DocumentValidation.MaxCorrectedEntities + 1).Select(i => new { label = "LOC", start = i, end = i + 1 });
+
+        await AssertProblem(await Client.PutAsJsonAsync($"/documents/{id}/entities", new { entities }), HttpStatusCode.BadRequest, "at most");
+    }
+
+    [Fact]
+    public async Task AListPageCarriesAtMost100EntitiesPerDocumentAndSaysSo()
+    {
+        var words = Enumerable.Range(0, 150).Select(i => $"w{i}").ToArray();
+        var many = await Store(string.Join(' ', words), words.Select(word => ("MISC", word)).ToArray());
+        var few = await Store("Jordan played in Chicago.", ("PER", "Jordan"), ("LOC", "Chicago"));
+
+        var page = await Json(await Client.GetAsync("/documents"));
+        var whole = await Json(await Client.GetAsync($"/documents/{many}"));
+
+        var listed = page.GetProperty("documents").EnumerateArray().ToDictionary(d => d.GetProperty("id").GetInt64());
+        Assert.Equal(DocumentStore.MaxEntitiesPerListedDocument, listed[many].GetProperty("entities").GetArrayLength());
+        Assert.True(listed[many].GetProperty("entitiesTruncated").GetBoolean());
+        Assert.Equal(words.Take(100), listed[many].GetProperty("entities").EnumerateArray().Select(e => e.GetProperty("text").GetString()));
+        Assert.Equal(2, listed[few].GetProperty("entities").GetArrayLength());
+        Assert.False(listed[few].GetProperty("entitiesTruncated").GetBoolean());
+        Assert.Equal(150, whole.GetProperty("entities").GetArrayLength());
+        Assert.False(whole.GetProperty("entitiesTruncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task AnExportTheDatabaseStallsEndsWithin503InsteadOfWaitingForever()
+    {
+        await Store("Jordan played in Chicago.", ("PER", "Jordan"));
+        await using var impatient = await DocumentsTestApp.StartAsync(database.ConnectionString + ";Command Timeout=2");
+        // Another session holds the table: every read of it waits until that session ends.
+        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE", connection, transaction))
+            await lockTable.ExecuteNonQueryAsync();
+
+        // Without a command timeout the export would wait for the lock as long as it is held.
+        var response = await impatient.Client.GetAsync("/documents/export").WaitAsync(TimeSpan.FromSeconds(60));
+
+        await AssertProblem(response, HttpStatusCode.ServiceUnavailable, "cannot be reached");
+        await transaction.RollbackAsync();
+    }
+
+    [Fact]
+    public async Task AnExportOfMoreDocumentsThanOneBatchHoldsEveryDocumentOnceInOrder()
+    {
+        var count = DocumentStore.ExportBatchDocuments * 2 + 7;
+        await database.Store.InsertAsync(Enumerable.Range(0, count).Select(i => TestDatabase.Document($"Doc{i:D4} in Oslo.", ("LOC", "Oslo"))).ToList());
+
+        var lines = (await Client.GetStringAsync("/documents/export")).Split('\n');
+
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"Doc{i:D4} O"), lines.Where(line => line.StartsWith("Doc", StringComparison.Ordinal)));
+        Assert.Equal(count, lines.Count(line => line == "Oslo B-LOC"));
     }
 
     [Fact]

@@ -5,12 +5,14 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NerService.Api.Documents;
+using NerService.Api.Options;
+using NerService.Api.Security;
 
 namespace NerService.Api.Tests.Documents;
 
 /// <summary>
 /// The documents endpoints in an in-memory app of their own, over a test database: what
-/// <c>AddDocumentStore</c> and <c>MapDocumentsApi</c> wire, without the tagger.
+/// <c>AddDocumentStore</c> and <c>MapDocumentsApi</c> wire, with the API key check, without the tagger.
 /// </summary>
 public sealed class DocumentsTestApp : IAsyncDisposable
 {
@@ -37,8 +39,12 @@ public sealed class DocumentsTestApp : IAsyncDisposable
             builder.Configuration[key] = value;
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(new KnownEntityLabels(Labels));
+        // The key settings only; the whole Ner section's validation would ask for a model bundle.
+        builder.Services.AddOptions<NerOptions>().BindConfiguration(NerOptions.SectionName);
+        builder.Services.AddApiKeys();
         builder.AddDocumentStore();
         var app = builder.Build();
+        app.UseApiKeys();
         app.MapDocumentsApi();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         await app.StartAsync();

@@ -9,7 +9,7 @@ namespace NerService.Api.Tests.Documents;
 /// The listing and entity queries use indexes at scale: 200,000 synthetic documents with 400,000 entities
 /// (NERSERVICE_QUERY_PLAN_DOCUMENTS sets another count), analysed, then each selective filter's plan must reach
 /// the rows through an index, never a sequential scan of documents or entities. Set NERSERVICE_QUERY_PLANS to a
-/// file path to write the plans as Markdown (docs/query-plans.md was written that way, at a million documents).
+/// file path to write the plans as Markdown (docs/query-plans.md was written that way, with NERSERVICE_QUERY_PLAN_DOCUMENTS=1000000).
 /// </summary>
 public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -20,17 +20,17 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         database = await TestDatabase.CreateAsync();
-        // One document a minute from 2024-01-01; 20,000 person names (10 documents each), 5,000 places (40 each),
-        // 10,000 topic words (20 documents each); every 50th document reviewed.
+        // One document a minute from 2024-01-01 in ten large tenants and a small one (every 1,000th); 20,000 person names (10 documents each), 5,000 places
+        // (40 each), 10,000 topic words (20 documents each); every 50th document reviewed.
         await database.ExecuteAsync($"""
-            INSERT INTO documents (text, model_name, model_version, created_at, reviewed)
-            SELECT format('Report %s: Person%s met officials in Place%s about topic%s.', g, g % 20000, g % 5000, g % 10000),
+            INSERT INTO documents (tenant, text, model_name, model_version, created_at, reviewed)
+            SELECT CASE WHEN g % 1000 = 0 THEN 'small' ELSE 'tenant' || (g % 10) END, format('Report %s: Person%s met officials in Place%s about topic%s.', g, g % 20000, g % 5000, g % 10000),
                    'synthetic', '1', timestamptz '2024-01-01Z' + g * interval '1 minute', g % 50 = 0
             FROM generate_series(1, {Documents}) g;
-            INSERT INTO entities (document_id, label, start_offset, end_offset, text, score)
-            SELECT id, 'PER', 0, 5, 'Person' || (id % 20000), 0.9 FROM documents
+            INSERT INTO entities (document_id, tenant, label, start_offset, end_offset, text, score)
+            SELECT id, tenant, 'PER', 0, 5, 'Person' || (id % 20000), 0.9 FROM documents
             UNION ALL
-            SELECT id, (ARRAY['LOC', 'ORG', 'MISC'])[1 + id % 3], 10, 15, 'Place' || (id % 5000), 0.8 FROM documents;
+            SELECT id, tenant, (ARRAY['LOC', 'ORG', 'MISC'])[1 + id % 3], 10, 15, 'Place' || (id % 5000), 0.8 FROM documents;
             ANALYZE documents;
             ANALYZE entities;
             """);
@@ -44,15 +44,22 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
     {
         ["newest page, no filter"] = (p => DocumentStore.ListSql(new DocumentFilter(), null, 21, p), "documents_created_at_id"),
         ["next page (cursor)"] = (p => DocumentStore.ListSql(new DocumentFilter(), new DocumentCursor(new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc), 86_000), 21, p), "documents_created_at_id"),
-        ["entity text exact"] = (p => DocumentStore.ListSql(new DocumentFilter { EntityText = "Person1234" }, null, 21, p), "entities_text"),
-        ["entity label and text"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "PER", EntityText = "Person1234" }, null, 21, p), "entities_text"),
-        ["entity prefix, case-insensitive"] = (p => DocumentStore.ListSql(new DocumentFilter { EntityPrefix = "PERSON1234" }, null, 21, p), "entities_text_lower"),
-        ["label and prefix"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "LOC", EntityPrefix = "place123" }, null, 21, p), "entities_text_lower"),
+        // A large tenant's page is found soon enough walking every document newest first; a small one's is not.
+        ["a large tenant's newest page"] = (p => DocumentStore.ListSql(new DocumentFilter { Tenant = "tenant3" }, null, 21, p), "created_at_id"),
+        ["a small tenant's newest page"] = (p => DocumentStore.ListSql(new DocumentFilter { Tenant = "small" }, null, 21, p), "documents_tenant_created_at_id"),
+        ["a small tenant's next page (cursor)"] = (p => DocumentStore.ListSql(new DocumentFilter { Tenant = "small" }, new DocumentCursor(new DateTime(2024, 3, 1, 0, 0, 0, DateTimeKind.Utc), 86_000), 21, p), "documents_tenant_created_at_id"),
+        ["entities of a page (at most 101 each)"] = (p => DocumentStore.EntitiesSql([.. Enumerable.Range(150_000, 20).Select(i => (long)i)], DocumentStore.MaxEntitiesPerListedDocument, p), "entities_pkey"),
+        ["entity text exact"] = (p => DocumentStore.ListSql(new DocumentFilter { EntityText = "Person1234" }, null, 21, p), "entities_text_md5"),
+        ["entity label and text"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "PER", EntityText = "Person1234" }, null, 21, p), "entities_text_md5"),
+        ["a tenant's entity text"] = (p => DocumentStore.ListSql(new DocumentFilter { Tenant = "tenant4", EntityText = "Person1234" }, null, 21, p), "entities_text_md5"),
+        ["entity prefix, case-insensitive"] = (p => DocumentStore.ListSql(new DocumentFilter { EntityPrefix = "PERSON1234" }, null, 21, p), "entities_text_lower_prefix"),
+        ["label and prefix"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "LOC", EntityPrefix = "place123" }, null, 21, p), "entities_text_lower_prefix"),
         ["full-text query"] = (p => DocumentStore.ListSql(new DocumentFilter { Query = "topic1234" }, null, 21, p), "documents_search_vector"),
         ["time range (one day)"] = (p => DocumentStore.ListSql(new DocumentFilter { From = new DateTimeOffset(2024, 2, 1, 0, 0, 0, TimeSpan.Zero), To = new DateTimeOffset(2024, 2, 2, 0, 0, 0, TimeSpan.Zero) }, null, 21, p), "documents_created_at_id"),
         ["label only (not selective)"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "MISC" }, null, 21, p), "documents_created_at_id"),
-        ["top entities with a prefix"] = (p => DocumentStore.TopEntitiesSql(null, "person123", 20, p), "entities_text_lower"),
-        ["top entities of a label with a prefix"] = (p => DocumentStore.TopEntitiesSql("PER", "person123", 20, p), "entities_text_lower"),
+        ["top entities with a prefix"] = (p => DocumentStore.TopEntitiesSql(DocumentStore.AllTenants, null, "person123", 20, p), "entities_text_lower_prefix"),
+        ["top entities of a label with a prefix"] = (p => DocumentStore.TopEntitiesSql(DocumentStore.AllTenants, "PER", "person123", 20, p), "entities_text_lower_prefix"),
+        ["a tenant's top entities with a prefix"] = (p => DocumentStore.TopEntitiesSql("tenant5", null, "person123", 20, p), "entities_text_lower_prefix"),
     };
 
     [Fact]
@@ -66,10 +73,16 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
             `EXPLAIN ANALYZE` of the exact SQL the store runs, with its parameters. The test fails if a selective
             filter's plan scans `documents` or `entities` sequentially.
 
-            Not covered by an index, by choice: `GET /entities` with no label or prefix aggregates every entity
-            (a full scan whose cost grows with the number of stored entities; a counts table kept by triggers
-            would fix that if it matters), and a label-only listing of a label that is rare among recent documents walks the
-            `created_at` index until it has found a page.
+            A page lists documents with one query and reads their entities with a second (at most 101 per
+            document), so no entity row carries its document's text. Entity texts are indexed by their md5 and by
+            the first 64 characters of their lower-case form (no B-tree row limit for long entities); each query
+            rechecks the whole text. A small tenant's pages walk `documents_tenant_created_at_id`; a large
+            tenant's and an admin's (every tenant) walk `documents_created_at_id`, which meets a page of them soon.
+
+            Not covered by an index, by choice: `GET /entities` with no label or prefix aggregates every entity of
+            the tenant (a full scan whose cost grows with the number of stored entities; a counts table kept by
+            triggers would fix that if it matters), and a label-only listing of a label that is rare among recent
+            documents walks the `created_at` index until it has found a page.
 
 
             """);
