@@ -20,6 +20,7 @@ if (args is ["migrate", ..])
 builder.AddDocumentStore();
 
 builder.Services.AddNerOptions();
+builder.Services.AddRequestBodyLimit();
 builder.Services.AddReverseProxySupport();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddNerMetrics();
@@ -38,7 +39,6 @@ app.UseRateLimiter();
 
 app.MapNerOpenApi();
 app.MapNerHealthChecks();
-app.MapNerMetrics();
 app.MapModelApi();
 app.MapNerApi();
 app.MapDocumentsApi();

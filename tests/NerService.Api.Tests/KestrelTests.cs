@@ -25,6 +25,23 @@ public sealed class KestrelTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ABodyOverTheConfiguredLimitIsRefusedWith413ByKestrel()
+    {
+        // Texts of a million characters are allowed, so only the body limit can refuse this one.
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
+        {
+            ["Ner:Limits:MaxRequestBodyBytes"] = "65536",
+            ["Ner:Limits:MaxTextCharacters"] = "1000000",
+        });
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
+
+        using var response = await client.PostAsJsonAsync("ner", new { text = new string('a', 100_000), store = false });
+
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("ner", new { text = new string('a', 60_000), store = false }));
+    }
+
+    [Fact]
     public async Task StoppingTheServiceFinishesQueuedWorkThenStopsListening()
     {
         // A long batching delay keeps the request waiting in the tagger when shutdown begins.

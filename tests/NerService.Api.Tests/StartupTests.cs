@@ -15,6 +15,10 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Device", "tpu")]
     [InlineData("Ner:TorchThreads", "-1")]
     [InlineData("Ner:Batching:InferenceThreads", "-1")]
+    [InlineData("Ner:Batching:QueueTokenBudget", "0")]
+    [InlineData("Ner:Limits:MaxRequestBodyBytes", "0")]
+    [InlineData("Ner:RateLimit:CharactersPerWindow", "-1")]
+    [InlineData("Ner:Metrics:Port", "70000")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");
@@ -118,6 +122,8 @@ public sealed class StartupTests(ServiceFixture fixture)
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"));
         start.ArgumentList.Add($"--ConnectionStrings:Postgres={fixture.ConnectionString}");
+        // Any free port for the metrics listener: tests run side by side, and 9090 may be taken on the machine.
+        start.ArgumentList.Add("--Ner:Metrics:Port=0");
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         return new RunningService(Process.Start(start)!);

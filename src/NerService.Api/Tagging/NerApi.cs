@@ -21,7 +21,7 @@ internal static class NerApi
         var group = app.MapGroup("/ner")
             .WithTags("Tagging")
             .RequireApiKey()
-            .RequireRateLimiting(ClientRateLimiting.PolicyName)
+            .RequireTextRateLimit()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)

@@ -26,6 +26,7 @@ public sealed class BatchingTagger : IAsyncDisposable
     private volatile bool stopping;
     private int disposeStarted;
     private int queueLength;
+    private long admittedTokens;
     private int runningWorkers;
 
     public BatchingTagger(NerModel model, BatchingOptions options)
@@ -33,6 +34,7 @@ public sealed class BatchingTagger : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSentences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueTokenBudget, 1);
         if (options.MaxDelay is { } delay)
             ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options.MaxDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InferenceThreads, 0);
@@ -81,22 +83,39 @@ public sealed class BatchingTagger : IAsyncDisposable
     /// <summary>Texts waiting for the inference thread.</summary>
     public int QueueLength => Volatile.Read(ref queueLength);
 
+    /// <summary>Tokens admitted and not yet tagged: what <see cref="BatchingOptions.QueueTokenBudget"/> bounds.</summary>
+    public long AdmittedTokens => Interlocked.Read(ref admittedTokens);
+
+    /// <summary>
+    /// A low estimate of a text's tokens from its length alone, to refuse before tokenizing a text that cannot fit:
+    /// running English averages about 5 characters a token with its space, so 8 refuses only texts clearly over.
+    /// </summary>
+    private const int CharactersPerTokenAtMost = 8;
+
     /// <summary>Raised on the inference thread after each forward pass.</summary>
     public event Action<BatchStatistics>? BatchCompleted;
 
     /// <summary>
-    /// Tags one text. Throws <see cref="QueueFullException"/> at once when the queue is full, and
-    /// <see cref="ObjectDisposedException"/> once shutdown has begun. A cancelled caller's task ends at once
-    /// and its text is dropped if inference has not started on it.
+    /// Tags one text. Throws <see cref="QueueFullException"/> at once when the queue is full (in texts, or in tokens:
+    /// <see cref="BatchingOptions.QueueTokenBudget"/>), and <see cref="ObjectDisposedException"/> once shutdown has
+    /// begun. A cancelled caller's task ends at once and its text is dropped if inference has not started on it.
     /// </summary>
     public Task<TaggedText> TagAsync(string text, bool includeTokens = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(stopping, this);
-        var pending = new PendingText(model.Prepare(text), includeTokens, cancellationToken);
+        // Tokenizing costs time and memory in proportion to the text: a text that clearly cannot fit is refused first.
+        var admitted = AdmittedTokens;
+        if (admitted > 0 && admitted + text.Length / CharactersPerTokenAtMost > options.QueueTokenBudget)
+            throw new QueueFullException();
+        var prepared = model.Prepare(text);
+        if (!TryAdmit(prepared.TokenCount))
+            throw new QueueFullException();
+        var pending = new PendingText(prepared, includeTokens, cancellationToken);
         if (!queue.Writer.TryWrite(pending))
         {
+            ReleaseTokens(pending);
             pending.Dispose();
             ObjectDisposedException.ThrowIf(stopping, this);
             throw new QueueFullException();
@@ -105,6 +124,21 @@ public sealed class BatchingTagger : IAsyncDisposable
         arrivals.Release();
         return pending.Completion.Task;
     }
+
+    /// <summary>
+    /// Reserves a text's tokens in the budget. The first text in is admitted whatever its size (each is bounded by the
+    /// service's own text limit), so that no text is refused for ever; later ones only while they fit.
+    /// </summary>
+    private bool TryAdmit(int tokens)
+    {
+        var total = Interlocked.Add(ref admittedTokens, tokens);
+        if (total <= options.QueueTokenBudget || total == tokens)
+            return true;
+        Interlocked.Add(ref admittedTokens, -tokens);
+        return false;
+    }
+
+    private void ReleaseTokens(PendingText text) => Interlocked.Add(ref admittedTokens, -text.Prepared.TokenCount);
 
     /// <summary>
     /// Stops accepting texts, finishes the queued ones, then stops the inference thread. Safe to call more than
@@ -134,6 +168,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             {
                 if (carried is { CancellationToken.IsCancellationRequested: true })
                 {
+                    ReleaseTokens(carried);
                     carried.Dispose(); // its caller went away while it waited
                     carried = null;
                 }
@@ -174,7 +209,11 @@ public sealed class BatchingTagger : IAsyncDisposable
         }
         finally
         {
-            carried?.Dispose();
+            if (carried is not null)
+            {
+                ReleaseTokens(carried);
+                carried.Dispose();
+            }
             if (Interlocked.Decrement(ref runningWorkers) == 0)
                 stopped.TrySetResult();
         }
@@ -188,6 +227,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             Interlocked.Decrement(ref queueLength);
             if (!next.CancellationToken.IsCancellationRequested)
                 return next;
+            ReleaseTokens(next);
             next.Dispose();
         }
         return null;
@@ -216,7 +256,10 @@ public sealed class BatchingTagger : IAsyncDisposable
         finally
         {
             foreach (var pending in batch)
+            {
+                ReleaseTokens(pending);
                 pending.Dispose();
+            }
         }
         BatchCompleted?.Invoke(new BatchStatistics(batch.Count, sentences, tokens, Stopwatch.GetElapsedTime(started)));
     }
