@@ -162,19 +162,17 @@ public class TokenizationConventionTests
     }
 
     // The dot of "Mr." or "A." looks past the blanks after it for a line end. That look-ahead once tried every way of
-    // splitting a run of blanks between two loops: n² steps, so a million blanks took hours. Linear, these texts take
-    // milliseconds; the bound only has to tell milliseconds from hours, so a loaded machine cannot fail it.
+    // splitting a run of blanks between two loops: quadratic, about 80 ms of CPU for 40,000 blanks here and so some
+    // 7 minutes for 3 million. Linear, tokenizing 3 million blanks takes a second or two (the scan over the blanks),
+    // and tens of seconds on a machine loaded twenty times over; the bound sits between the two, far from both.
     [Theory]
     [InlineData("Mr.", " ", "Smith")]
-    [InlineData("A.", " ", "Smith")]
-    [InlineData("U.S.", "\t", "Senate")]
-    [InlineData("Inc.", " \t", "x")]
-    [InlineData("Mr.", " ", "\" x")]
-    public async Task AnAbbreviationFollowedByAMillionBlanksIsTokenizedInLinearTime(string abbreviation, string blank, string after)
+    [InlineData("U.S.", " \t", "\" x")]
+    public async Task AnAbbreviationFollowedByMillionsOfBlanksIsTokenizedInLinearTime(string abbreviation, string blank, string after)
     {
-        var text = abbreviation + string.Concat(Enumerable.Repeat(blank, 1_000_000 / blank.Length)) + after;
+        var text = abbreviation + string.Concat(Enumerable.Repeat(blank, 3_000_000 / blank.Length)) + after;
 
-        var tokens = await Task.Run(() => NerTokenizer.Default.Tokenize(text)).WaitAsync(TimeSpan.FromSeconds(60));
+        var tokens = await Task.Run(() => NerTokenizer.Default.Tokenize(text)).WaitAsync(TimeSpan.FromMinutes(3));
 
         Assert.Equal(abbreviation, tokens[0].Text);
         Assert.Equal(after.Trim().Split(' ')[^1], tokens[^1].Text);
