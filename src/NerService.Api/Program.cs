@@ -20,7 +20,6 @@ if (args is ["migrate", ..])
 builder.AddDocumentStore();
 
 builder.Services.AddNerOptions();
-builder.Services.AddRequestBodyLimit();
 builder.Services.AddReverseProxySupport();
 builder.Services.AddApiProblemDetails();
 builder.Services.AddNerMetrics();
@@ -32,6 +31,7 @@ builder.Services.AddNerOpenApi();
 var app = builder.Build();
 
 app.UseApiProblemDetails();
+app.UseRequestBodyLimit();
 app.UseNerHttpMetrics();
 app.UseDefaultFiles();
 app.UseStaticFiles();

@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using NerService.Api.Options;
 using NerService.Model.Inference;
@@ -89,7 +92,6 @@ internal static class MetricsSetup
         app.UseHttpMetrics(options => options.SetMetricFactory(metrics.Factory));
         return app;
     }
-
 }
 
 /// <summary>
@@ -97,10 +99,12 @@ internal static class MetricsSetup
 /// answer it in any spelling (ASP.NET routing ignores case and trailing slashes, so a gateway rule on the path
 /// alone leaks), and neither the gateway nor the Kubernetes Service forwards to this port: only what can reach
 /// the replica's own address, such as Prometheus inside the cluster, can scrape it.
+/// A bare Kestrel server rather than a second web application: building another host in the process would be
+/// mistaken for the application's own by the test host's hosting listener.
 /// </summary>
-internal sealed class MetricsServer(IOptions<NerOptions> options, NerMetrics metrics, ILogger<MetricsServer> logger) : IHostedService, IAsyncDisposable
+internal sealed class MetricsServer(IOptions<NerOptions> options, NerMetrics metrics, ILoggerFactory loggerFactory) : IHostedService, IDisposable
 {
-    private WebApplication? server;
+    private KestrelServer? server;
 
     /// <summary>The listener's address once started, with the port it got (the setting may be 0).</summary>
     public Uri? Address { get; private set; }
@@ -108,24 +112,23 @@ internal sealed class MetricsServer(IOptions<NerOptions> options, NerMetrics met
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var port = options.Value.Metrics.Port;
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddLogging();
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.ListenAnyIP(port));
-        var app = builder.Build();
-        app.UseMetricServer("/metrics", metrics.Registry);
+        var kestrel = new KestrelServerOptions { AddServerHeader = false };
+        kestrel.ListenAnyIP(port);
+        var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
+        var listening = new KestrelServer(Microsoft.Extensions.Options.Options.Create(kestrel), transport, loggerFactory);
         try
         {
-            await app.StartAsync(cancellationToken);
+            await listening.StartAsync(new ScrapeApplication(metrics.Registry), cancellationToken);
         }
         catch (IOException failure)
         {
-            await app.DisposeAsync();
+            listening.Dispose();
             throw new MetricsListenerException($"{NerOptions.SectionName}:Metrics:Port: cannot listen on port {port} for /metrics: {failure.Message}", failure);
         }
-        server = app;
-        var bound = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        server = listening;
+        var bound = new Uri(listening.Features.Get<IServerAddressesFeature>()!.Addresses.First());
         Address = new UriBuilder(bound) { Host = "127.0.0.1" }.Uri;
-        logger.LogInformation("Metrics for Prometheus at {Address}metrics (all interfaces, port {Port})", Address, bound.Port);
+        loggerFactory.CreateLogger<MetricsServer>().LogInformation("Metrics for Prometheus at {Address}metrics (all interfaces, port {Port})", Address, bound.Port);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -134,10 +137,27 @@ internal sealed class MetricsServer(IOptions<NerOptions> options, NerMetrics met
             await server.StopAsync(cancellationToken);
     }
 
-    public async ValueTask DisposeAsync()
+    public void Dispose() => server?.Dispose();
+
+    /// <summary><c>GET /metrics</c>: the registry in Prometheus' text format; anything else 404.</summary>
+    private sealed class ScrapeApplication(CollectorRegistry registry) : IHttpApplication<HttpContext>
     {
-        if (server is not null)
-            await server.DisposeAsync();
+        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+
+        public async Task ProcessRequestAsync(HttpContext http)
+        {
+            if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Path != "/metrics")
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await registry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
+        }
+
+        public void DisposeContext(HttpContext context, Exception? exception)
+        {
+        }
     }
 }
 

@@ -130,13 +130,25 @@ internal static class NerApi
         using var batchCancellation = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         var work = new Task<TaggedText>?[documents.Count];
         var errors = new ProblemDetails?[documents.Count];
+        var toTag = new List<int>();
+        for (var i = 0; i < documents.Count; i++)
+        {
+            errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
+            if (errors[i] is not null)
+                continue;
+            if (string.IsNullOrWhiteSpace(documents[i]!.Text))
+                work[i] = TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, batchCancellation.Token);
+            else
+                toTag.Add(i);
+        }
         try
         {
-            for (var i = 0; i < documents.Count; i++)
+            // Admitted together: a batch larger than the queue's token budget still runs when nothing else waits.
+            if (toTag.Count > 0)
             {
-                errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
-                if (errors[i] is null)
-                    work[i] = TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, batchCancellation.Token);
+                var tagging = tagger.TagAllAsync(toTag.Select(i => documents[i]!.Text!).ToList(), request.IncludeTokens, batchCancellation.Token);
+                for (var k = 0; k < toTag.Count; k++)
+                    work[toTag[k]] = tagging[k];
             }
         }
         catch (Exception exception) when (exception is QueueFullException or ObjectDisposedException)

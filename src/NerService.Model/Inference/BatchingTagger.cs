@@ -101,35 +101,51 @@ public sealed class BatchingTagger : IAsyncDisposable
     /// begun. A cancelled caller's task ends at once and its text is dropped if inference has not started on it.
     /// </summary>
     public Task<TaggedText> TagAsync(string text, bool includeTokens = false, CancellationToken cancellationToken = default)
+        => TagAllAsync([text], includeTokens, cancellationToken)[0];
+
+    /// <summary>
+    /// Tags several texts (one request's), admitted against the token budget together: all are queued, or
+    /// <see cref="QueueFullException"/> is thrown. Should the queue run out of room for texts part-way, the exception
+    /// comes after some were queued: the caller cancels <paramref name="cancellationToken"/> to drop them.
+    /// </summary>
+    public IReadOnlyList<Task<TaggedText>> TagAllAsync(IReadOnlyList<string> texts, bool includeTokens = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(texts);
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(stopping, this);
-        // Tokenizing costs time and memory in proportion to the text: a text that clearly cannot fit is refused first.
+        // Tokenizing costs time and memory in proportion to the text: texts that clearly cannot fit are refused first.
         var admitted = AdmittedTokens;
-        if (admitted > 0 && admitted + text.Length / CharactersPerTokenAtMost > options.QueueTokenBudget)
+        if (admitted > 0 && admitted + texts.Sum(text => (long)text.Length) / CharactersPerTokenAtMost > options.QueueTokenBudget)
             throw new QueueFullException();
-        var prepared = model.Prepare(text);
-        if (!TryAdmit(prepared.TokenCount))
+        var prepared = texts.Select(model.Prepare).ToList();
+        var tokens = prepared.Sum(text => (long)text.TokenCount);
+        if (!TryAdmit(tokens))
             throw new QueueFullException();
-        var pending = new PendingText(prepared, includeTokens, cancellationToken);
-        if (!queue.Writer.TryWrite(pending))
+        var tasks = new List<Task<TaggedText>>(prepared.Count);
+        for (var i = 0; i < prepared.Count; i++)
         {
-            ReleaseTokens(pending);
-            pending.Dispose();
-            ObjectDisposedException.ThrowIf(stopping, this);
-            throw new QueueFullException();
+            var pending = new PendingText(prepared[i], includeTokens, cancellationToken);
+            if (!queue.Writer.TryWrite(pending))
+            {
+                // The texts not queued give their tokens back; the queued ones do when they are taken.
+                Interlocked.Add(ref admittedTokens, -prepared.Skip(i).Sum(text => (long)text.TokenCount));
+                pending.Dispose();
+                ObjectDisposedException.ThrowIf(stopping, this);
+                throw new QueueFullException();
+            }
+            Interlocked.Increment(ref queueLength);
+            arrivals.Release();
+            tasks.Add(pending.Completion.Task);
         }
-        Interlocked.Increment(ref queueLength);
-        arrivals.Release();
-        return pending.Completion.Task;
+        return tasks;
     }
 
     /// <summary>
-    /// Reserves a text's tokens in the budget. The first text in is admitted whatever its size (each is bounded by the
-    /// service's own text limit), so that no text is refused for ever; later ones only while they fit.
+    /// Reserves tokens in the budget. What arrives while nothing is admitted is admitted whatever its size (a
+    /// request is bounded by the service's own limits), so that no request is refused for ever; later ones only
+    /// while they fit.
     /// </summary>
-    private bool TryAdmit(int tokens)
+    private bool TryAdmit(long tokens)
     {
         var total = Interlocked.Add(ref admittedTokens, tokens);
         if (total <= options.QueueTokenBudget || total == tokens)

@@ -42,9 +42,10 @@ public sealed class AdmissionTests(ServiceFixture fixture)
         await AssertOkJsonAsync(await second);
         Assert.Equal(0, tagger.AdmittedTokens);
 
-        // A text larger than the whole budget is still served when nothing else waits.
-        var alone = client.PostAsJsonAsync("/ner", new { text = Words(200), store = false });
-        await AssertOkJsonAsync(await alone);
+        // A text, or a batch, larger than the whole budget is still served when nothing else waits.
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = Words(200), store = false }));
+        var batch = new { documents = Enumerable.Range(0, 3).Select(_ => new { text = Words(200) }).ToList(), store = false };
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner/batch", batch));
     }
 
     private static string Words(int count) => string.Join(" ", Enumerable.Repeat("word", count));

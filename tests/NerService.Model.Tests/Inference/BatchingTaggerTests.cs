@@ -157,6 +157,8 @@ public sealed class BatchingTaggerTests : IDisposable
         Assert.Equal(30, (await second).TokenCount);
         Assert.Equal(0, tagger.AdmittedTokens);
         Assert.Equal(500, (await tagger.TagAsync(Words(500))).TokenCount); // alone, a text over the budget is served
+        var together = await Task.WhenAll(tagger.TagAllAsync([Words(100), Words(100)])); // one request's texts: admitted together
+        Assert.Equal(200, together.Sum(result => result.TokenCount));
     }
 
     [Fact]
