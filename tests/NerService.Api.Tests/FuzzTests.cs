@@ -18,7 +18,7 @@ namespace NerService.Api.Tests;
 public sealed class FuzzTests(ServiceFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Seed = 20261202;
-    private const int Requests = 3000;
+    private const int Requests = 2000;
 
     private static readonly string[] Fragments =
     [
