@@ -17,13 +17,17 @@ internal sealed class ServiceProcess : IAsyncDisposable
     private readonly Process process;
     private readonly Queue<string> output = new();
 
-    private ServiceProcess(Process process, Uri address)
+    private ServiceProcess(Process process, Uri address, Uri metricsAddress)
     {
         this.process = process;
         Address = address;
+        MetricsAddress = metricsAddress;
     }
 
     public Uri Address { get; }
+
+    /// <summary>The metrics listener (Ner:Metrics:Port): the service does not serve /metrics on its public port.</summary>
+    public Uri MetricsAddress { get; }
 
     /// <summary>
     /// Starts the service and returns once <c>/health/ready</c> reports the model loaded (and the database
@@ -33,10 +37,12 @@ internal sealed class ServiceProcess : IAsyncDisposable
         string apiDll, IReadOnlyDictionary<string, string> settings, bool requireDatabase, TimeSpan timeout)
     {
         var address = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
+        var metricsAddress = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
         var start = DotnetStartInfo(apiDll, "--urls", address.ToString().TrimEnd('/'));
+        start.Environment["Ner__Metrics__Port"] = metricsAddress.Port.ToString(CultureInfo.InvariantCulture);
         foreach (var (name, value) in settings)
             start.Environment[name] = value;
-        var service = new ServiceProcess(new Process { StartInfo = start }, address);
+        var service = new ServiceProcess(new Process { StartInfo = start }, address, metricsAddress);
         service.process.OutputDataReceived += (_, line) => service.Keep(line.Data);
         service.process.ErrorDataReceived += (_, line) => service.Keep(line.Data);
         service.process.Start();
@@ -74,7 +80,7 @@ internal sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The service's Prometheus counters and histogram sums (lines without labels), and when they were read.</summary>
     public async Task<TimedMetrics> ReadMetricsAsync(HttpClient client)
     {
-        var text = await client.GetStringAsync(new Uri(Address, "/metrics"));
+        var text = await client.GetStringAsync(new Uri(MetricsAddress, "/metrics"));
         var timestamp = Stopwatch.GetTimestamp();
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))

@@ -29,6 +29,7 @@ builder.Services.AddNerOpenApi();
 var app = builder.Build();
 
 app.UseApiProblemDetails();
+app.UseRequestBodyLimit();
 app.UseNerHttpMetrics();
 app.UseDefaultFiles();
 app.UseStaticFiles();
@@ -37,7 +38,6 @@ app.UseRateLimiter();
 
 app.MapNerOpenApi();
 app.MapNerHealthChecks();
-app.MapNerMetrics();
 app.MapModelApi();
 app.MapNerApi();
 app.MapDocumentsApi();

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using NerService.Model.Inference;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests;
@@ -25,6 +26,23 @@ public sealed class KestrelTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task ABodyOverTheConfiguredLimitIsRefusedWith413ByKestrel()
+    {
+        // Texts of a million characters are allowed, so only the body limit can refuse this one.
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
+        {
+            ["Ner:Limits:MaxRequestBodyBytes"] = "65536",
+            ["Ner:Limits:MaxTextCharacters"] = "1000000",
+        });
+        using var client = new HttpClient { BaseAddress = factory.StartOnLoopback() };
+
+        using var response = await client.PostAsJsonAsync("ner", new { text = new string('a', 100_000), store = false });
+
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("ner", new { text = new string('a', 60_000), store = false }));
+    }
+
+    [Fact]
     public async Task StoppingTheServiceFinishesQueuedWorkThenStopsListening()
     {
         // A long batching delay keeps the request waiting in the tagger when shutdown begins.
@@ -32,7 +50,13 @@ public sealed class KestrelTests(ServiceFixture fixture)
         var address = factory.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
         var inFlight = client.PostAsJsonAsync("ner", new { text = "John Smith visited Paris." });
-        await Task.Delay(300);
+        // Stop once the text is in the tagger (not after a guessed delay, which a loaded machine can outlast).
+        var tagger = factory.Services.GetRequiredService<BatchingTagger>();
+        for (var waited = 0; tagger.AdmittedTokens == 0 && !inFlight.IsCompleted; waited++)
+        {
+            Assert.True(waited < 3000, "The request did not reach the tagger within a minute.");
+            await Task.Delay(20);
+        }
 
         factory.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
 

@@ -67,6 +67,8 @@ public sealed class NerServiceFactory(string bundlePath, string connectionString
             {
                 ["Ner:BundlePath"] = bundlePath,
                 ["ConnectionStrings:Postgres"] = connectionString,
+                // Any free port for the metrics listener: many services run side by side in the tests.
+                ["Ner:Metrics:Port"] = "0",
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
                 all[key] = value;

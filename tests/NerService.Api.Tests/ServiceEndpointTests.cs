@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NerService.Api.Monitoring;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests;
@@ -56,7 +58,9 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         using var client = factory.CreateClient();
         await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "John Smith visited Paris." }));
 
-        var response = await client.GetAsync("/metrics");
+        // On the metrics listener (Ner:Metrics:Port), not on the public port.
+        using var scraper = new HttpClient { BaseAddress = factory.Services.GetRequiredService<MetricsServer>().Address };
+        var response = await scraper.GetAsync("/metrics");
         var metrics = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -69,6 +73,23 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         Assert.Contains("ner_inference_seconds_count 1", metrics);
         Assert.Contains("ner_tokens_processed_total 5", metrics);
         Assert.Contains("ner_store_batch_documents_count 1", metrics);
+        Assert.Contains("ner_admitted_tokens 0", metrics);
+    }
+
+    [Theory]
+    [InlineData("/metrics")]
+    [InlineData("/Metrics")]
+    [InlineData("/METRICS")]
+    [InlineData("/metrics/")]
+    [InlineData("/metrics?x=1")]
+    public async Task ThePublicPortDoesNotServeMetricsInAnySpelling(string path)
+    {
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+
+        var response = await client.GetAsync(path);
+
+        await AssertProblemAsync(response, HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -16,6 +16,10 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:TorchThreads", "-1")]
     [InlineData("Ner:Batching:InferenceThreads", "-1")]
     [InlineData("Ner:ApiKeys:0", "a-key-in-the-format-before-tenancy")]
+    [InlineData("Ner:Batching:QueueTokenBudget", "0")]
+    [InlineData("Ner:Limits:MaxRequestBodyBytes", "0")]
+    [InlineData("Ner:RateLimit:CharactersPerWindow", "-1")]
+    [InlineData("Ner:Metrics:Port", "70000")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");
@@ -119,6 +123,8 @@ public sealed class StartupTests(ServiceFixture fixture)
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"));
         start.ArgumentList.Add($"--ConnectionStrings:Postgres={fixture.ConnectionString}");
+        // Any free port for the metrics listener: tests run side by side, and 9090 may be taken on the machine.
+        start.ArgumentList.Add("--Ner:Metrics:Port=0");
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         return new RunningService(Process.Start(start)!);

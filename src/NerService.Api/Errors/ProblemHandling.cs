@@ -14,6 +14,9 @@ internal static class ProblemHandling
     public static IServiceCollection AddApiProblemDetails(this IServiceCollection services)
     {
         services.AddProblemDetails();
+        // After the default writer, which declines clients whose Accept header leaves out JSON (text/html, say):
+        // they get problem details anyway, rather than a bare status or a plain-text line.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonFallbackWriter>();
         services.AddExceptionHandler<ApiExceptionHandler>();
         // Minimal APIs only throw binding failures (which carry the offending JSON path) when asked to;
         // by default outside Development they answer a bare 400 that names nothing.
@@ -32,6 +35,21 @@ internal static class ProblemHandling
     /// <summary>Sets <c>Retry-After</c> (whole seconds, at least 1) on the response.</summary>
     public static void SetRetryAfter(HttpContext http, TimeSpan after) =>
         http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Writes <c>application/problem+json</c> whatever the request accepts: an error body is always problem details.</summary>
+internal sealed class ProblemJsonFallbackWriter : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        var http = context.HttpContext;
+        var problem = context.ProblemDetails;
+        problem.Status ??= http.Response.StatusCode;
+        problem.Title ??= Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(problem.Status.Value);
+        return new ValueTask(http.Response.WriteAsJsonAsync(problem, problem.GetType(), options: null, contentType: "application/problem+json", http.RequestAborted));
+    }
 }
 
 /// <summary>

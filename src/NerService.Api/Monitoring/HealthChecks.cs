@@ -21,10 +21,13 @@ internal static class HealthChecks
 
     public static IEndpointRouteBuilder MapNerHealthChecks(this IEndpointRouteBuilder app)
     {
+        // Probes come from the orchestrator, often many a minute from one address: never rate limited.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteJson })
-            .WithTags("Health");
+            .WithTags("Health")
+            .DisableRateLimiting();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadinessTag), ResponseWriter = WriteJson })
-            .WithTags("Health");
+            .WithTags("Health")
+            .DisableRateLimiting();
         return app;
     }
 

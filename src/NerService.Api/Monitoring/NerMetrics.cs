@@ -1,3 +1,10 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Options;
+using NerService.Api.Options;
 using NerService.Model.Inference;
 using Prometheus;
 
@@ -10,6 +17,7 @@ namespace NerService.Api.Monitoring;
 internal sealed class NerMetrics
 {
     private readonly Gauge queueLength;
+    private readonly Gauge admittedTokens;
     private readonly Histogram batchTexts;
     private readonly Histogram batchSentences;
     private readonly Histogram batchTokens;
@@ -24,6 +32,7 @@ internal sealed class NerMetrics
         Registry = Metrics.NewCustomRegistry();
         Factory = Metrics.WithCustomRegistry(Registry);
         queueLength = Factory.CreateGauge("ner_queue_length", "Texts waiting for the inference thread.");
+        admittedTokens = Factory.CreateGauge("ner_admitted_tokens", "Tokens admitted and not yet tagged (bounded by Ner:Batching:QueueTokenBudget).");
         batchTexts = Factory.CreateHistogram("ner_batch_texts", "Texts per forward pass.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
         batchSentences = Factory.CreateHistogram("ner_batch_sentences", "Sentences per forward pass.",
@@ -58,13 +67,23 @@ internal sealed class NerMetrics
     /// <summary>Called by the document writer after each database round trip that stored documents.</summary>
     public void RecordStoredBatch(int documents) => storeBatchDocuments.Observe(documents);
 
-    /// <summary>The queue length is read when scraped rather than updated on every enqueue.</summary>
-    public void TrackQueueLength(Func<int> read) => Registry.AddBeforeCollectCallback(() => queueLength.Set(read()));
+    /// <summary>The queue's length and tokens are read when scraped rather than updated on every enqueue.</summary>
+    public void TrackQueue(BatchingTagger tagger) => Registry.AddBeforeCollectCallback(() =>
+    {
+        queueLength.Set(tagger.QueueLength);
+        admittedTokens.Set(tagger.AdmittedTokens);
+    });
 }
 
 internal static class MetricsSetup
 {
-    public static IServiceCollection AddNerMetrics(this IServiceCollection services) => services.AddSingleton<NerMetrics>();
+    public static IServiceCollection AddNerMetrics(this IServiceCollection services)
+    {
+        services.AddSingleton<NerMetrics>();
+        services.AddSingleton<MetricsServer>();
+        services.AddHostedService(provider => provider.GetRequiredService<MetricsServer>());
+        return services;
+    }
 
     /// <summary>Request counts and latencies per endpoint.</summary>
     public static WebApplication UseNerHttpMetrics(this WebApplication app)
@@ -73,10 +92,74 @@ internal static class MetricsSetup
         app.UseHttpMetrics(options => options.SetMetricFactory(metrics.Factory));
         return app;
     }
+}
 
-    public static IEndpointRouteBuilder MapNerMetrics(this IEndpointRouteBuilder app)
+/// <summary>
+/// Serves <c>/metrics</c> on a listener of its own (<see cref="MetricsSettings.Port"/>). The public port does not
+/// answer it in any spelling (ASP.NET routing ignores case and trailing slashes, so a gateway rule on the path
+/// alone leaks), and neither the gateway nor the Kubernetes Service forwards to this port: only what can reach
+/// the replica's own address, such as Prometheus inside the cluster, can scrape it.
+/// A bare Kestrel server rather than a second web application: building another host in the process would be
+/// mistaken for the application's own by the test host's hosting listener.
+/// </summary>
+internal sealed class MetricsServer(IOptions<NerOptions> options, NerMetrics metrics, ILoggerFactory loggerFactory) : IHostedService, IDisposable
+{
+    private KestrelServer? server;
+
+    /// <summary>The listener's address once started, with the port it got (the setting may be 0).</summary>
+    public Uri? Address { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        app.MapMetrics("/metrics", app.ServiceProvider.GetRequiredService<NerMetrics>().Registry);
-        return app;
+        var port = options.Value.Metrics.Port;
+        var kestrel = new KestrelServerOptions { AddServerHeader = false };
+        kestrel.ListenAnyIP(port);
+        var transport = new SocketTransportFactory(Microsoft.Extensions.Options.Options.Create(new SocketTransportOptions()), loggerFactory);
+        var listening = new KestrelServer(Microsoft.Extensions.Options.Options.Create(kestrel), transport, loggerFactory);
+        try
+        {
+            await listening.StartAsync(new ScrapeApplication(metrics.Registry), cancellationToken);
+        }
+        catch (IOException failure)
+        {
+            listening.Dispose();
+            throw new MetricsListenerException($"{NerOptions.SectionName}:Metrics:Port: cannot listen on port {port} for /metrics: {failure.Message}", failure);
+        }
+        server = listening;
+        var bound = new Uri(listening.Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        Address = new UriBuilder(bound) { Host = "127.0.0.1" }.Uri;
+        loggerFactory.CreateLogger<MetricsServer>().LogInformation("Metrics for Prometheus at {Address}metrics (all interfaces, port {Port})", Address, bound.Port);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (server is not null)
+            await server.StopAsync(cancellationToken);
+    }
+
+    public void Dispose() => server?.Dispose();
+
+    /// <summary><c>GET /metrics</c>: the registry in Prometheus' text format; anything else 404.</summary>
+    private sealed class ScrapeApplication(CollectorRegistry registry) : IHttpApplication<HttpContext>
+    {
+        public HttpContext CreateContext(IFeatureCollection contextFeatures) => new DefaultHttpContext(contextFeatures);
+
+        public async Task ProcessRequestAsync(HttpContext http)
+        {
+            if (!HttpMethods.IsGet(http.Request.Method) || http.Request.Path != "/metrics")
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await registry.CollectAndExportAsTextAsync(http.Response.Body, http.RequestAborted);
+        }
+
+        public void DisposeContext(HttpContext context, Exception? exception)
+        {
+        }
     }
 }
+
+/// <summary>The metrics port could not be opened; start-up stops with this message.</summary>
+internal sealed class MetricsListenerException(string message, Exception inner) : Exception(message, inner);

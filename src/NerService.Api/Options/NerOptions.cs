@@ -38,8 +38,11 @@ public sealed class NerOptions
     /// </summary>
     public List<ApiKeySettings> ApiKeys { get; set; } = [];
 
-    /// <summary>Per-client rate limiting of the tagging endpoints (clients are API keys, or remote addresses without one).</summary>
+    /// <summary>Per-client rate limits (clients are API keys, or remote addresses without one).</summary>
     public RateLimitSettings RateLimit { get; set; } = new();
+
+    /// <summary>Where Prometheus scrapes the metrics: a port of its own, never the public one.</summary>
+    public MetricsSettings Metrics { get; set; } = new();
 
     /// <summary>The bundle path made absolute against <paramref name="contentRoot"/>.</summary>
     public string ResolveBundlePath(string contentRoot) => Path.GetFullPath(BundlePath, contentRoot);
@@ -85,12 +88,19 @@ public sealed class BatchingSettings
     /// <summary>Most texts waiting for the model; past it requests get 503 at once. Default 1024.</summary>
     public int QueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Most tokens admitted and not yet tagged (waiting, or in a batch being gathered); past it requests get 503 at
+    /// once. Bounds the memory that queued work takes whatever the size of the texts. Default 200,000.
+    /// </summary>
+    public int QueueTokenBudget { get; set; } = 200_000;
+
     public BatchingOptions ToBatchingOptions() => new()
     {
         MaxBatchSentences = MaxBatchSentences,
         MaxBatchTokens = MaxBatchTokens,
         MaxDelay = MaxDelayMs is { } delay ? TimeSpan.FromMilliseconds(delay) : null,
         QueueCapacity = QueueCapacity,
+        QueueTokenBudget = QueueTokenBudget,
         InferenceThreads = InferenceThreads,
     };
 }
@@ -103,14 +113,41 @@ public sealed class RequestLimits
 
     /// <summary>Most documents in one <c>POST /ner/batch</c>; more get 400. Default 100.</summary>
     public int MaxBatchDocuments { get; set; } = 100;
+
+    /// <summary>
+    /// Most bytes in one request body, enforced by Kestrel; larger bodies get 413 before they are read. Default 4 MiB,
+    /// the gateway's <c>client_max_body_size 4m</c> (deploy/nginx/nginx.conf), so that a replica reached directly
+    /// accepts no more than the gateway lets through.
+    /// </summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 }
 
-/// <summary>Fixed-window rate limit per client.</summary>
+/// <summary>Fixed-window rate limits per client.</summary>
 public sealed class RateLimitSettings
 {
-    /// <summary>Requests a client may make per window; 0 (the default) turns rate limiting off.</summary>
+    /// <summary>
+    /// Requests a client may make per window, to any endpoint but the health probes; 0 (the default) turns this
+    /// limit off.
+    /// </summary>
     public int PermitsPerWindow { get; set; }
+
+    /// <summary>
+    /// Characters of text (UTF-16 code units, summed over a batch's documents) a client may send to the tagging
+    /// endpoints per window, so that the limit follows the work a request asks for; 0 (the default) turns this limit
+    /// off. A single request larger than the whole window's allowance takes all of it.
+    /// </summary>
+    public int CharactersPerWindow { get; set; }
 
     /// <summary>Length of the window in seconds. Default 60.</summary>
     public double WindowSeconds { get; set; } = 60;
+}
+
+/// <summary>The metrics listener.</summary>
+public sealed class MetricsSettings
+{
+    /// <summary>
+    /// Port of the separate listener that serves <c>/metrics</c> (on every interface); the public port does not serve
+    /// them. Default 9090; 0 picks a free port (tests).
+    /// </summary>
+    public int Port { get; set; } = 9090;
 }

@@ -41,14 +41,19 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
             RequireRange(failures, $"{section}:Batching:MaxDelayMs", delay, 0, 10_000);
         RequireRange(failures, $"{section}:Batching:InferenceThreads", batching.InferenceThreads, 0, 1024);
         RequireRange(failures, $"{section}:Batching:QueueCapacity", batching.QueueCapacity, 1, 10_000_000);
+        RequireRange(failures, $"{section}:Batching:QueueTokenBudget", batching.QueueTokenBudget, 1, 100_000_000);
 
         RequireRange(failures, $"{section}:Limits:MaxTextCharacters", options.Limits.MaxTextCharacters, 1, 100_000_000);
         RequireRange(failures, $"{section}:Limits:MaxBatchDocuments", options.Limits.MaxBatchDocuments, 1, 100_000);
+        RequireRange(failures, $"{section}:Limits:MaxRequestBodyBytes", options.Limits.MaxRequestBodyBytes, 1024, 1L << 30);
 
         ValidateApiKeys(failures, options.ApiKeys);
 
         RequireRange(failures, $"{section}:RateLimit:PermitsPerWindow", options.RateLimit.PermitsPerWindow, 0, int.MaxValue);
+        RequireRange(failures, $"{section}:RateLimit:CharactersPerWindow", options.RateLimit.CharactersPerWindow, 0, int.MaxValue);
         RequireRange(failures, $"{section}:RateLimit:WindowSeconds", options.RateLimit.WindowSeconds, 0.001, 86_400);
+
+        RequireRange(failures, $"{section}:Metrics:Port", options.Metrics.Port, 0, 65_535);
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using NerService.Api.Monitoring;
 using NerService.Api.Tagging;
 
 namespace NerService.Api.Options;
@@ -31,6 +32,11 @@ internal static class StartupFailures
         catch (ModelLoadException notLoaded)
         {
             Console.Error.WriteLine($"NerService cannot start: {notLoaded.Message}");
+            return 1;
+        }
+        catch (MetricsListenerException notListening)
+        {
+            Console.Error.WriteLine($"NerService cannot start: {notListening.Message}");
             return 1;
         }
     }

@@ -21,7 +21,7 @@ internal static class NerApi
         var group = app.MapGroup("/ner")
             .WithTags("Tagging")
             .RequireApiKey()
-            .RequireRateLimiting(ClientRateLimiting.PolicyName)
+            .RequireTextRateLimit()
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status429TooManyRequests)
@@ -141,13 +141,25 @@ internal static class NerApi
         using var batchCancellation = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
         var work = new Task<TaggedText>?[documents.Count];
         var errors = new ProblemDetails?[documents.Count];
+        var toTag = new List<int>();
+        for (var i = 0; i < documents.Count; i++)
+        {
+            errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
+            if (errors[i] is not null)
+                continue;
+            if (string.IsNullOrWhiteSpace(documents[i]!.Text))
+                work[i] = KeepAsync(TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, request.Alternatives, batchCancellation.Token), request.MinScore);
+            else
+                toTag.Add(i);
+        }
         try
         {
-            for (var i = 0; i < documents.Count; i++)
+            // Admitted together: a batch larger than the queue's token budget still runs when nothing else waits.
+            if (toTag.Count > 0)
             {
-                errors[i] = DocumentError(documents[i], i, limits.MaxTextCharacters, request.Store);
-                if (errors[i] is null)
-                    work[i] = KeepAsync(TagAsync(tagger, documents[i]!.Text!, request.IncludeTokens, request.Alternatives, batchCancellation.Token), request.MinScore);
+                var tagging = tagger.TagAllAsync(toTag.Select(i => documents[i]!.Text!).ToList(), request.IncludeTokens, request.Alternatives, batchCancellation.Token);
+                for (var k = 0; k < toTag.Count; k++)
+                    work[toTag[k]] = KeepAsync(tagging[k], request.MinScore);
             }
         }
         catch (Exception exception) when (exception is QueueFullException or ObjectDisposedException)

@@ -66,7 +66,7 @@ internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metri
     {
         var loaded = services.GetRequiredService<BatchingTagger>();
         loaded.BatchCompleted += metrics.RecordBatch;
-        metrics.TrackQueueLength(() => loaded.QueueLength);
+        metrics.TrackQueue(loaded);
         tagger = loaded;
         return Task.CompletedTask;
     }

@@ -28,6 +28,13 @@ public sealed class BatchingOptions
 
     /// <summary>Most texts waiting; past it <see cref="BatchingTagger.TagAsync(string, bool, CancellationToken)"/> throws <see cref="QueueFullException"/> at once.</summary>
     public int QueueCapacity { get; set; } = 1024;
+
+    /// <summary>
+    /// Most tokens admitted and not yet tagged (queued, or taken into a batch that has not run yet); past it
+    /// <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once. A text is always
+    /// admitted when nothing else is waiting, so no text is refused for its size alone.
+    /// </summary>
+    public int QueueTokenBudget { get; set; } = 200_000;
 }
 
 /// <summary>Figures about one forward pass, for metrics.</summary>

@@ -26,6 +26,7 @@ public sealed class BatchingTagger : IAsyncDisposable
     private volatile bool stopping;
     private int disposeStarted;
     private int queueLength;
+    private long admittedTokens;
     private int runningWorkers;
 
     public BatchingTagger(NerModel model, BatchingOptions options)
@@ -33,6 +34,7 @@ public sealed class BatchingTagger : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSentences, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueCapacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.QueueTokenBudget, 1);
         if (options.MaxDelay is { } delay)
             ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options.MaxDelay));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InferenceThreads, 0);
@@ -81,34 +83,82 @@ public sealed class BatchingTagger : IAsyncDisposable
     /// <summary>Texts waiting for the inference thread.</summary>
     public int QueueLength => Volatile.Read(ref queueLength);
 
+    /// <summary>Tokens admitted and not yet tagged: what <see cref="BatchingOptions.QueueTokenBudget"/> bounds.</summary>
+    public long AdmittedTokens => Interlocked.Read(ref admittedTokens);
+
+    /// <summary>
+    /// A low estimate of a text's tokens from its length alone, to refuse before tokenizing a text that cannot fit:
+    /// running English averages about 5 characters a token with its space, so 8 refuses only texts clearly over.
+    /// </summary>
+    private const int CharactersPerTokenAtMost = 8;
+
     /// <summary>Raised on the inference thread after each forward pass.</summary>
     public event Action<BatchStatistics>? BatchCompleted;
 
     /// <summary>
-    /// Tags one text. Throws <see cref="QueueFullException"/> at once when the queue is full, and
-    /// <see cref="ObjectDisposedException"/> once shutdown has begun. A cancelled caller's task ends at once
-    /// and its text is dropped if inference has not started on it.
+    /// Tags one text. Throws <see cref="QueueFullException"/> at once when the queue is full (in texts, or in tokens:
+    /// <see cref="BatchingOptions.QueueTokenBudget"/>), and <see cref="ObjectDisposedException"/> once shutdown has
+    /// begun. A cancelled caller's task ends at once and its text is dropped if inference has not started on it.
     /// </summary>
     public Task<TaggedText> TagAsync(string text, bool includeTokens = false, CancellationToken cancellationToken = default)
-        => TagAsync(text, includeTokens, includeAlternatives: false, cancellationToken);
+        => TagAllAsync([text], includeTokens, includeAlternatives: false, cancellationToken)[0];
 
     /// <summary>Tags one text, with each entity's alternatives and the possible entities when <paramref name="includeAlternatives"/>.</summary>
     public Task<TaggedText> TagAsync(string text, bool includeTokens, bool includeAlternatives, CancellationToken cancellationToken = default)
+        => TagAllAsync([text], includeTokens, includeAlternatives, cancellationToken)[0];
+
+    /// <summary>
+    /// Tags several texts (one request's), admitted against the token budget together: all are queued, or
+    /// <see cref="QueueFullException"/> is thrown. Should the queue run out of room for texts part-way, the exception
+    /// comes after some were queued: the caller cancels <paramref name="cancellationToken"/> to drop them.
+    /// </summary>
+    public IReadOnlyList<Task<TaggedText>> TagAllAsync(IReadOnlyList<string> texts, bool includeTokens = false, bool includeAlternatives = false, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(texts);
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(stopping, this);
-        var pending = new PendingText(model.Prepare(text), includeTokens, includeAlternatives, cancellationToken);
-        if (!queue.Writer.TryWrite(pending))
-        {
-            pending.Dispose();
-            ObjectDisposedException.ThrowIf(stopping, this);
+        // Tokenizing costs time and memory in proportion to the text: texts that clearly cannot fit are refused first.
+        var admitted = AdmittedTokens;
+        if (admitted > 0 && admitted + texts.Sum(text => (long)text.Length) / CharactersPerTokenAtMost > options.QueueTokenBudget)
             throw new QueueFullException();
+        var prepared = texts.Select(model.Prepare).ToList();
+        var tokens = prepared.Sum(text => (long)text.TokenCount);
+        if (!TryAdmit(tokens))
+            throw new QueueFullException();
+        var tasks = new List<Task<TaggedText>>(prepared.Count);
+        for (var i = 0; i < prepared.Count; i++)
+        {
+            var pending = new PendingText(prepared[i], includeTokens, includeAlternatives, cancellationToken);
+            if (!queue.Writer.TryWrite(pending))
+            {
+                // The texts not queued give their tokens back; the queued ones do when they are taken.
+                Interlocked.Add(ref admittedTokens, -prepared.Skip(i).Sum(text => (long)text.TokenCount));
+                pending.Dispose();
+                ObjectDisposedException.ThrowIf(stopping, this);
+                throw new QueueFullException();
+            }
+            Interlocked.Increment(ref queueLength);
+            arrivals.Release();
+            tasks.Add(pending.Completion.Task);
         }
-        Interlocked.Increment(ref queueLength);
-        arrivals.Release();
-        return pending.Completion.Task;
+        return tasks;
     }
+
+    /// <summary>
+    /// Reserves tokens in the budget. What arrives while nothing is admitted is admitted whatever its size (a
+    /// request is bounded by the service's own limits), so that no request is refused for ever; later ones only
+    /// while they fit.
+    /// </summary>
+    private bool TryAdmit(long tokens)
+    {
+        var total = Interlocked.Add(ref admittedTokens, tokens);
+        if (total <= options.QueueTokenBudget || total == tokens)
+            return true;
+        Interlocked.Add(ref admittedTokens, -tokens);
+        return false;
+    }
+
+    private void ReleaseTokens(PendingText text) => Interlocked.Add(ref admittedTokens, -text.Prepared.TokenCount);
 
     /// <summary>
     /// Stops accepting texts, finishes the queued ones, then stops the inference thread. Safe to call more than
@@ -138,6 +188,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             {
                 if (carried is { CancellationToken.IsCancellationRequested: true })
                 {
+                    ReleaseTokens(carried);
                     carried.Dispose(); // its caller went away while it waited
                     carried = null;
                 }
@@ -178,7 +229,11 @@ public sealed class BatchingTagger : IAsyncDisposable
         }
         finally
         {
-            carried?.Dispose();
+            if (carried is not null)
+            {
+                ReleaseTokens(carried);
+                carried.Dispose();
+            }
             if (Interlocked.Decrement(ref runningWorkers) == 0)
                 stopped.TrySetResult();
         }
@@ -192,6 +247,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             Interlocked.Decrement(ref queueLength);
             if (!next.CancellationToken.IsCancellationRequested)
                 return next;
+            ReleaseTokens(next);
             next.Dispose();
         }
         return null;
@@ -221,7 +277,10 @@ public sealed class BatchingTagger : IAsyncDisposable
         finally
         {
             foreach (var pending in batch)
+            {
+                ReleaseTokens(pending);
                 pending.Dispose();
+            }
         }
         BatchCompleted?.Invoke(new BatchStatistics(batch.Count, sentences, tokens, Stopwatch.GetElapsedTime(started)));
     }

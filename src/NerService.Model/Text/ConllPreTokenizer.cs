@@ -49,7 +49,10 @@ public sealed partial class ConllPreTokenizer : PreTokenizer
     // ("... Kingston Technology Co ."); the corpus has one sentence a line, so a dot followed only by a closing
     // quote and the end of the line is taken as a full stop. A letter right after the dot makes a word
     // instead (S.AFRICAN, A.de, Sep.96 are single CoNLL tokens).
-    private const string AbbreviationDot = @"\.(?![\t\x20]*[""'’”]?[\t\x20]*(?:[\r\n\u0085\u2028\u2029]|\z))" + NotWordAfter;
+    // The blanks are matched by atomic loops: with plain ones, the two loops around the optional quote would try every
+    // way of sharing a run of n blanks before failing (n² steps after "Mr." and a long run of spaces). Atomic loops
+    // accept the same texts: blanks are never quotes, so the first loop must take all blanks before a quote anyway.
+    private const string AbbreviationDot = @"\.(?!(?>[\t\x20]*)[""'’”]?(?>[\t\x20]*)(?:[\r\n\u0085\u2028\u2029]|\z))" + NotWordAfter;
 
     // U.S.  U.N.  a.m.  D.C.  n.a  (single letters joined by dots, the last dot optional).
     private const string DottedAbbreviation = NotWordBefore + @"\p{L}(?:\.\p{L}" + NotWordAfter + ")+(?:" + AbbreviationDot + ")?";

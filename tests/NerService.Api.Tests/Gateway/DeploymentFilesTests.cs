@@ -64,6 +64,37 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
+    public void TheApisDefaultBodyLimitIsTheGatewaysAndTheIngresss()
+    {
+        var gateway = ClientMaxBodySize().Match(File.ReadAllText(RepositoryPaths.InRepository("deploy/nginx/nginx.conf")));
+        var ingress = IngressBodySize().Match(File.ReadAllText(RepositoryPaths.InRepository("deploy/k8s/40-ingress.yaml")));
+        Assert.True(gateway.Success && ingress.Success, "client_max_body_size and proxy-body-size should be set in megabytes.");
+
+        var api = new NerService.Api.Options.NerOptions().Limits.MaxRequestBodyBytes;
+        Assert.Equal(long.Parse(gateway.Groups["megabytes"].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024 * 1024, api);
+        Assert.Equal(gateway.Groups["megabytes"].Value, ingress.Groups["megabytes"].Value);
+    }
+
+    [Fact]
+    public void KubernetesScrapesMetricsOnAPortThatNeitherTheServiceNorTheIngressExposes()
+    {
+        static string WithoutComments(string path) =>
+            string.Join('\n', File.ReadAllLines(RepositoryPaths.InRepository(path)).Where(line => !line.TrimStart().StartsWith('#')));
+        var deployment = WithoutComments("deploy/k8s/30-deployment.yaml");
+        var service = WithoutComments("deploy/k8s/31-service.yaml");
+        var ingress = WithoutComments("deploy/k8s/40-ingress.yaml");
+        var metricsPort = new NerService.Api.Options.NerOptions().Metrics.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Contains($"prometheus.io/port: \"{metricsPort}\"", deployment);
+        Assert.Matches($@"- name: metrics\s+containerPort: {metricsPort}", deployment);
+        Assert.DoesNotContain("metrics", service);
+        Assert.DoesNotContain(metricsPort, service);
+        // The ingress routes to the Service's http port only.
+        Assert.Matches(@"port:\s+name: http", ingress);
+        Assert.DoesNotContain(metricsPort, ingress);
+    }
+
+    [Fact]
     public void TheKubernetesManifestsAreValidYaml()
     {
         var kinds = Directory.GetFiles(RepositoryPaths.InRepository("deploy/k8s"), "*.yaml")
@@ -188,4 +219,10 @@ public sealed partial class DeploymentFilesTests
     /// <summary>COPY lines taking files from the build context (not <c>--from</c> another stage or image); flags such as <c>--chown</c> dropped.</summary>
     [GeneratedRegex(@"^COPY\s+(?!.*--from)(?:--\S+\s+)*(?<paths>.+)$", RegexOptions.Multiline)]
     private static partial Regex CopyInstruction();
+
+    [GeneratedRegex(@"^\s*client_max_body_size (?<megabytes>\d+)m;", RegexOptions.Multiline)]
+    private static partial Regex ClientMaxBodySize();
+
+    [GeneratedRegex(@"proxy-body-size: ""(?<megabytes>\d+)m""")]
+    private static partial Regex IngressBodySize();
 }

@@ -36,6 +36,9 @@ internal sealed partial class GatewayDeployment : IAsyncDisposable
     /// <summary>Each replica's own address, behind the gateway.</summary>
     public IReadOnlyDictionary<string, Uri> ReplicaAddresses { get; private set; } = null!;
 
+    /// <summary>Each replica's metrics listener (Ner:Metrics:Port), which the gateway does not proxy to.</summary>
+    public IReadOnlyDictionary<string, Uri> MetricsAddresses { get; private set; } = null!;
+
     public ChildProcess Nginx { get; private set; } = null!;
 
     /// <summary>Runs the API's dll with <paramref name="arguments"/> (a command such as <c>healthcheck</c>) and returns its exit code.</summary>
@@ -113,18 +116,22 @@ internal sealed partial class GatewayDeployment : IAsyncDisposable
 
         var replicas = new Dictionary<string, ChildProcess>();
         var ports = new Dictionary<string, int>();
+        var metricsPorts = new Dictionary<string, int>();
         foreach (var name in new[] { ReplicaA, ReplicaB })
         {
             ports[name] = FreePort();
+            metricsPorts[name] = FreePort();
             var replicaEnvironment = new Dictionary<string, string>(environment)
             {
                 ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports[name]}",
+                ["Ner__Metrics__Port"] = metricsPorts[name].ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["ReverseProxy__InstanceName"] = name,
             };
             replicas[name] = Start(name, "dotnet", [Path.Combine(apiDirectory, "NerService.Api.dll")], apiDirectory, replicaEnvironment);
         }
         Replicas = replicas;
         ReplicaAddresses = ports.ToDictionary(port => port.Key, port => new Uri($"http://127.0.0.1:{port.Value}/"));
+        MetricsAddresses = metricsPorts.ToDictionary(port => port.Key, port => new Uri($"http://127.0.0.1:{port.Value}/"));
         await Task.WhenAll(ports.Select(port => WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port.Value}/health/ready"), replicas[port.Key])));
 
         var gatewayPort = FreePort();

@@ -8,15 +8,20 @@ namespace NerService.Api.Tests.Gateway;
 /// <summary>One deployment (nginx in front of two API processes) shared by tests that only read from it.</summary>
 public sealed class SharedGateway(ServiceFixture bundle) : IAsyncLifetime
 {
-    /// <summary>Three tagging requests per client per replica, so that the forwarded-address test runs into the API's own limit quickly.</summary>
-    public const int ApiPermitsPerWindow = 3;
+    public const string TagText = "John Smith visited Paris.";
+
+    /// <summary>
+    /// Three tagging requests of <see cref="TagText"/> per client per replica (the API's limit counts characters), so
+    /// that the forwarded-address test runs into the API's own limit quickly; other requests are not limited.
+    /// </summary>
+    public const int ApiTagRequestsPerWindow = 3;
 
     internal GatewayDeployment Deployment { get; private set; } = null!;
 
     public async Task InitializeAsync() =>
         Deployment = await GatewayDeployment.StartAsync(bundle.BundlePath, new Dictionary<string, string>
         {
-            ["Ner__RateLimit__PermitsPerWindow"] = ApiPermitsPerWindow.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Ner__RateLimit__CharactersPerWindow"] = (ApiTagRequestsPerWindow * TagText.Length).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Ner__RateLimit__WindowSeconds"] = "600",
         });
 
@@ -30,7 +35,7 @@ public sealed class SharedGateway(ServiceFixture bundle) : IAsyncLifetime
 [Collection(ServiceCollection.Name)]
 public sealed class GatewayTests(SharedGateway gateway) : IClassFixture<SharedGateway>
 {
-    private static readonly object TagRequest = new { text = "John Smith visited Paris." };
+    private static readonly object TagRequest = new { text = SharedGateway.TagText, store = false };
 
     [Fact]
     public async Task RequestsAreSpreadOverBothReplicas()
@@ -93,7 +98,7 @@ public sealed class GatewayTests(SharedGateway gateway) : IClassFixture<SharedGa
         using var first = gateway.Deployment.ClientFrom("127.0.0.14");
         using var second = gateway.Deployment.ClientFrom("127.0.0.15");
         var limitedBy = new HashSet<string>();
-        for (var i = 0; i < 4 * SharedGateway.ApiPermitsPerWindow && limitedBy.Count < 2; i++)
+        for (var i = 0; i < 4 * SharedGateway.ApiTagRequestsPerWindow && limitedBy.Count < 2; i++)
         {
             using var response = await first.PostAsJsonAsync("ner", TagRequest);
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
@@ -130,15 +135,56 @@ public sealed class GatewayTests(SharedGateway gateway) : IClassFixture<SharedGa
         Assert.Contains("\"/ner\"", await reader.ReadToEndAsync());
     }
 
-    [Fact]
-    public async Task TheGatewayDoesNotExposeMetrics()
+    // Sent byte for byte over a socket: HttpClient would normalise some of these paths before sending them.
+    [Theory]
+    [InlineData("/metrics")]
+    [InlineData("/Metrics")]
+    [InlineData("/METRICS")]
+    [InlineData("/metrics/")]
+    [InlineData("/metrics?x=1")]
+    [InlineData("/%6Detrics")]
+    [InlineData("//metrics")]
+    [InlineData("/./metrics")]
+    [InlineData("/metrics;x=1")]
+    public async Task MetricsCannotBeReachedThroughTheGatewayOrAReplicasPublicPortInAnySpelling(string path)
     {
-        using var client = gateway.Deployment.ClientFrom("127.0.0.17");
+        var deployment = gateway.Deployment;
+        var (throughGateway, body) = await RawGetAsync(deployment.Address, path, "127.0.0.17");
+        Assert.True(throughGateway != 200 && !body.Contains("ner_queue_length", StringComparison.Ordinal),
+            $"GET {path} through the gateway answered {throughGateway}:\n{body}");
+        foreach (var replica in deployment.ReplicaAddresses.Values)
+        {
+            var (direct, directBody) = await RawGetAsync(replica, path, "127.0.0.1");
+            Assert.True(direct != 200 && !directBody.Contains("ner_queue_length", StringComparison.Ordinal),
+                $"GET {path} on a replica's public port answered {direct}:\n{directBody}");
+        }
+    }
 
-        using var response = await client.GetAsync("metrics");
+    [Fact]
+    public async Task EachReplicaServesMetricsOnItsOwnMetricsPort()
+    {
+        using var scraper = new HttpClient();
+        foreach (var metrics in gateway.Deployment.MetricsAddresses.Values)
+        {
+            using var response = await scraper.GetAsync(new Uri(metrics, "metrics"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("ner_queue_length", await response.Content.ReadAsStringAsync());
+        }
+    }
 
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Null(InstanceOf(response));
+    /// <summary>The status code and body of a GET sent exactly as written, from <paramref name="sourceAddress"/>.</summary>
+    private static async Task<(int Status, string Body)> RawGetAsync(Uri server, string path, string sourceAddress)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Parse(sourceAddress), 0));
+        await socket.ConnectAsync(IPAddress.Parse(server.Host), server.Port);
+        await using var stream = new System.Net.Sockets.NetworkStream(socket, ownsSocket: false);
+        var request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        await stream.WriteAsync(request);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var statusLine = response.Split("\r\n", 2)[0];
+        return (int.Parse(statusLine.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), response);
     }
 
     [Fact]

@@ -137,6 +137,31 @@ public sealed class BatchingTaggerTests : IDisposable
     }
 
     [Fact]
+    public async Task TextsPastTheTokenBudgetAreRefusedAtOnceAndTheBudgetIsFreedOnceTagged()
+    {
+        // The one inference thread waits up to 10 s for 90 tokens: the first text stays admitted until the batch fills.
+        await using var tagger = new BatchingTagger(model, new BatchingOptions
+        {
+            InferenceThreads = 1, MaxDelay = TimeSpan.FromSeconds(10), MaxBatchTokens = 90, QueueTokenBudget = 100,
+        });
+        static string Words(int count) => string.Join(" ", Enumerable.Repeat("word", count));
+
+        var first = tagger.TagAsync(Words(60));
+        Assert.Equal(60, tagger.AdmittedTokens);
+        Assert.Throws<QueueFullException>(() => { _ = tagger.TagAsync(Words(60)); });
+        Assert.Throws<QueueFullException>(() => { _ = tagger.TagAsync(Words(2000)); }); // refused on its length, before tokenizing
+        Assert.Equal(60, tagger.AdmittedTokens);
+        var second = tagger.TagAsync(Words(30));
+
+        Assert.Equal(60, (await first).TokenCount);
+        Assert.Equal(30, (await second).TokenCount);
+        Assert.Equal(0, tagger.AdmittedTokens);
+        Assert.Equal(500, (await tagger.TagAsync(Words(500))).TokenCount); // alone, a text over the budget is served
+        var together = await Task.WhenAll(tagger.TagAllAsync([Words(100), Words(100)])); // one request's texts: admitted together
+        Assert.Equal(200, together.Sum(result => result.TokenCount));
+    }
+
+    [Fact]
     public async Task ACancelledCallerEndsAtOnceAndOthersStillGetResults()
     {
         await using var tagger = new BatchingTagger(model, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(50) });
