@@ -15,6 +15,9 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Device", "tpu")]
     [InlineData("Ner:TorchThreads", "-1")]
     [InlineData("Ner:Batching:InferenceThreads", "-1")]
+    [InlineData("Ner:Models:fast:BundlePath", "/no-such-dir/fast.bundle")]
+    [InlineData("Ner:Models:default:BundlePath", "/no-such-dir/other.bundle")]
+    [InlineData("Ner:Models:Fast Model:BundlePath", "/no-such-dir/other.bundle")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");

@@ -19,6 +19,9 @@ public sealed class NerRequest
     /// <summary>Also return every token with its tag and probability. Default false.</summary>
     public bool IncludeTokens { get; init; }
 
+    /// <summary>The model to tag with, as <c>GET /model</c> lists them: <c>default</c> (the accurate one; also when absent) or <c>fast</c>.</summary>
+    public string? Model { get; init; }
+
     /// <summary>
     /// Store the text and its entities as a document (default true); the response then carries its <c>id</c> and a
     /// <c>Location</c> header. Texts containing NUL characters cannot be stored: send them with <c>false</c>.
@@ -38,6 +41,9 @@ public sealed class NerBatchRequest
 
     /// <summary>Also return the tokens of every document. Default false.</summary>
     public bool IncludeTokens { get; init; }
+
+    /// <summary>The model to tag every document with: <c>default</c> (the accurate one; also when absent) or <c>fast</c>.</summary>
+    public string? Model { get; init; }
 
     /// <summary>
     /// Store every document that was tagged (default true), all in one transaction; each result then carries its
@@ -102,7 +108,24 @@ public sealed record NerBatchResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<TokenResult>? Tokens,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error);
 
-/// <summary>What the served model says about itself.</summary>
+/// <summary>
+/// The default model (its fields, as before several models were served) and every served model under the name
+/// requests give in <c>"model"</c>, with its validation metrics.
+/// </summary>
+public sealed record ModelsResponse(
+    string Name,
+    string Version,
+    IReadOnlyList<string> EntityTypes,
+    string TaggingScheme,
+    IReadOnlyList<string> Tags,
+    IReadOnlyDictionary<string, double> ValidationMetrics,
+    IReadOnlyDictionary<string, string> DataChecksums,
+    DateTimeOffset CreatedAt,
+    string? SourceCommit,
+    string DefaultModel,
+    IReadOnlyDictionary<string, ModelResponse> Models);
+
+/// <summary>What a served model says about itself.</summary>
 public sealed record ModelResponse(
     string Name,
     string Version,
