@@ -49,14 +49,14 @@ internal static class ModelBenchmark
         {
             // Resident memory a model adds: loaded and warmed up (its first passes allocate libtorch's buffers).
             GC.Collect();
-            using var before = Process.GetCurrentProcess();
-            var model = NerModel.Load(path);
-            MeasureParallel(model, sentences, 64, TimeSpan.FromSeconds(1), workers);
+            var unloaded = ResidentBytes();
+            var loaded = NerModel.Load(path);
+            MeasureParallel(loaded, sentences, 64, TimeSpan.FromSeconds(1), workers);
             GC.Collect();
-            using var after = Process.GetCurrentProcess();
-            models.Add(model);
+            var warmedUp = ResidentBytes();
+            models.Add(loaded);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"model {model.Info.Name} {model.Info.Version} ({path}, {new FileInfo(path).Length / 1048576.0:F1} MB): resident memory +{(after.WorkingSet64 - before.WorkingSet64) / 1048576.0:F0} MB loaded and warmed up"));
+                $"model {loaded.Info.Name} {loaded.Info.Version} ({path}, {new FileInfo(path).Length / 1048576.0:F1} MB): resident memory +{(warmedUp - unloaded) / 1048576.0:F0} MB loaded and warmed up"));
         }
         Console.WriteLine($"{sentences.Length} sentences from {dataPath}; {workers} workers, {TorchSharp.torch.get_num_threads()} libtorch threads each; {Environment.ProcessorCount} cores");
 
@@ -65,16 +65,16 @@ internal static class ModelBenchmark
         // setting, so that the machine's drift touches them alike.
         foreach (var (batchSize, parallel) in new[] { (64, workers), (64, 1), (1, 1), (1, workers) }.Distinct())
         {
-            foreach (var model in models)
+            foreach (var each in models)
             {
-                MeasureParallel(model, sentences, batchSize, warmUp, parallel);
-                var (tokens, elapsed, calls) = MeasureParallel(model, sentences, batchSize, duration, parallel);
+                MeasureParallel(each, sentences, batchSize, warmUp, parallel);
+                var (tokens, elapsed, calls) = MeasureParallel(each, sentences, batchSize, duration, parallel);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{model.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
+                    $"{each.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
             }
         }
-        foreach (var model in models.Skip(1))
-            model.Dispose();
+        foreach (var other in models.Skip(1))
+            other.Dispose();
         using var measured = models[0];
 
         // Memory: warm up, then tag many sentences in batches of 64 on every worker, sampling resident memory.
@@ -113,6 +113,12 @@ internal static class ModelBenchmark
         var after = process.WorkingSet64;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"memory ({model.Info.Name}): {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
+    }
+
+    private static long ResidentBytes()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
     }
 
     /// <summary>Tags batches of <paramref name="batchSize"/> texts on <paramref name="workers"/> threads for a while; the figures of all together.</summary>

@@ -88,14 +88,15 @@ public sealed class DistillationTests(TinyTeacher teacher) : IClassFixture<TinyT
     }
 
     [Fact]
-    public void WithOnlySoftTargetsTheStudentStillLearnsTheTeachersTags()
+    public void AStudentThatIsItsTeacherHasNoSoftTargetLoss()
     {
-        var options = StudentOptions("soft-only.bundle") with { DistillationWeight = 1, Epochs = 40, Patience = 40, LearningRate = 0.02, HiddenSize = 16 };
+        // Every token's teacher distribution must meet the same token's student logits: any misalignment between
+        // the teacher's scores and the student's batch would show as a divergence here.
+        var options = StudentOptions("self.bundle") with { InitFrom = teacher.BundlePath, DistillationTemperature = 1, LearningRate = 1e-12, Epochs = 1 };
         var history = new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
 
-        Assert.Equal(1.0, history.Max(h => h.F1));
-        using var model = NerModel.Load(options.OutputPath);
-        Assert.Equal(1.0, Evaluator.Evaluate(model, ConllReader.ReadFile(teacher.DataPath, model.TagSet.Scheme), Decoding.Constrained).Metrics.F1);
+        Assert.InRange(history[0].SoftLoss!.Value, 0, 1e-5);
+        Assert.Equal(1.0, history[0].F1);
     }
 
     private static float[] WordVectors(ModelBundle bundle)
