@@ -68,9 +68,10 @@ internal static class ModelBenchmark
             foreach (var each in models)
             {
                 MeasureParallel(each, sentences, batchSize, warmUp, parallel);
-                var (tokens, elapsed, calls) = MeasureParallel(each, sentences, batchSize, duration, parallel);
+                var (tokens, elapsed, calls, cpuSeconds) = MeasureParallel(each, sentences, batchSize, duration, parallel);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{each.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
+                    $"{each.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call); "
+                    + $"{tokens / cpuSeconds,10:N0} tokens per CPU-second of the tagging threads ({cpuSeconds / (elapsed.TotalSeconds * parallel):P0} of their wall time on a CPU)"));
             }
         }
         foreach (var other in models.Skip(1))
@@ -122,25 +123,26 @@ internal static class ModelBenchmark
     }
 
     /// <summary>Tags batches of <paramref name="batchSize"/> texts on <paramref name="workers"/> threads for a while; the figures of all together.</summary>
-    internal static (long Tokens, TimeSpan Elapsed, int Calls) MeasureParallel(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int workers)
+    internal static (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds) MeasureParallel(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int workers)
     {
         if (workers == 1)
             return Measure(model, sentences, batchSize, duration);
-        var results = new (long Tokens, TimeSpan Elapsed, int Calls)[workers];
+        var results = new (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds)[workers];
         var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
             results[w] = Measure(model, sentences, batchSize, duration, start: w * sentences.Length / workers))).ToArray();
         foreach (var thread in threads)
             thread.Start();
         foreach (var thread in threads)
             thread.Join();
-        return (results.Sum(r => r.Tokens), results.Max(r => r.Elapsed), results.Sum(r => r.Calls));
+        return (results.Sum(r => r.Tokens), results.Max(r => r.Elapsed), results.Sum(r => r.Calls), results.Sum(r => r.CpuSeconds));
     }
 
-    private static (long Tokens, TimeSpan Elapsed, int Calls) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int start = 0)
+    private static (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int start = 0)
     {
         long tokens = 0;
         var calls = 0;
         var next = start;
+        var cpuStart = ThreadCpuClock.Seconds();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
         {
@@ -151,6 +153,6 @@ internal static class ModelBenchmark
                 tokens += result.TokenCount;
             calls++;
         }
-        return (tokens, clock.Elapsed, calls);
+        return (tokens, clock.Elapsed, calls, ThreadCpuClock.Seconds() - cpuStart);
     }
 }
