@@ -6,7 +6,7 @@
 # T² · KL(teacher ‖ student) with both softmaxes at temperature 2, the teacher's distributions computed on exactly
 # the sentences the student sees each epoch: the training data, the documents as running text cut by the service's
 # sentence splitter, and half of them re-cased each epoch (lower, upper or title), as the default model is trained.
-# Stage 1: Adam 0.002 decaying, batches of 16, up to 30 epochs, patience 5. Stage 2: from stage 1's best,
+# Stage 1: Adam 0.002 decaying, batches of 16, up to 30 epochs, patience 6. Stage 2: from stage 1's best,
 # weight averaging at a constant Adam 0.0005 for up to 10 epochs, patience 3. Each stage keeps the epoch with the
 # best mean validation F1 over the four casings; logs and learning curves go beside the bundles.
 # Copy the stage 2 bundle and its logs to models/ (scripts/train-fast.sh prints the commands).
@@ -21,7 +21,7 @@ common=(--train "$data/train.txt" --valid "$data/valid.txt" --teacher "$teacher"
   --add-running-text --casing-augmentation 0.5 --name conll2003-fast --threads 1 --resume)
 # One libtorch thread: on 2 cores, two threads spend their time waiting for each other while anything else runs.
 $cli train "${common[@]}" --cell Lstm --hidden 64 --dropout 0.3 --learning-rate 0.002 \
-  --epochs 30 --patience 5 --output "$out/stage1/ner-fast.bundle"
+  --epochs 30 --patience 6 --output "$out/stage1/ner-fast.bundle"
 $cli train "${common[@]}" --init-from "$out/stage1/ner-fast.bundle" --average-weights --learning-rate 0.0005 \
   --learning-rate-decay 0 --epochs 10 --patience 3 --output "$out/stage2/ner-fast.bundle"
 for casing in original lower upper title; do
