@@ -144,7 +144,7 @@ public sealed class TrainingRunTests : IDisposable
         new Trainer(options, log, TextWriter.Null).Run();
 
         Assert.Contains("train: 5 sentences, 24 tokens", log.ToString());
-        Assert.Contains("running text: 1 more sentences, 7 tokens", log.ToString());
+        Assert.Contains("running text (original): 1 more sentences, 7 tokens", log.ToString());
     }
 
     [Fact]
