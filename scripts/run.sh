@@ -22,6 +22,11 @@ if [ ! -e "$Ner__BundlePath" ]; then
   echo "Train one (see README, 'dotnet run --project src/NerService.Training -- train ...') or set Ner__BundlePath." >&2
   exit 1
 fi
+# The fast model is served beside the default one ("model": "fast") wherever its bundle is there.
+fast_bundle="${Ner__Models__fast__BundlePath:-$root/models/ner-fast.bundle}"
+if [ -e "$fast_bundle" ]; then
+  export Ner__Models__fast__BundlePath="$fast_bundle"
+fi
 
 scripts/prerequisites.sh
 
@@ -49,7 +54,7 @@ for _ in $(seq 1 240); do
   if curl -fsS -o /dev/null "$url/health/live" 2>/dev/null; then
     cat >&2 <<EOF
 
-NerService is running (model: $Ner__BundlePath).
+NerService is running (model: $Ner__BundlePath${Ner__Models__fast__BundlePath:+; fast: $Ner__Models__fast__BundlePath}).
   Page:       $url/
   Swagger UI: $url/swagger
   Readiness:  $url/health/ready

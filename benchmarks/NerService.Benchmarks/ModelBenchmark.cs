@@ -15,7 +15,12 @@ internal static class ModelBenchmark
 {
     public static Command Command()
     {
-        var bundle = new Option<string>("--bundle") { Description = "Model bundle.", DefaultValueFactory = _ => "models/ner-default.bundle" };
+        var bundle = new Option<string[]>("--bundle")
+        {
+            Description = "Model bundle; give it more than once to measure several models in one run, in turn at each setting.",
+            DefaultValueFactory = _ => ["models/ner-default.bundle"],
+            AllowMultipleArgumentsPerToken = true,
+        };
         var data = new Option<string>("--data") { Description = "CoNLL file whose sentences are tagged.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
         var seconds = new Option<double>("--seconds") { Description = "Time per speed measurement.", DefaultValueFactory = _ => 10 };
         var warmUp = new Option<double>("--warm-up") { Description = "Uncounted tagging before each speed measurement, in seconds.", DefaultValueFactory = _ => 3 };
@@ -34,25 +39,47 @@ internal static class ModelBenchmark
         return command;
     }
 
-    private static void Run(string bundlePath, string dataPath, TimeSpan warmUp, TimeSpan duration, int memorySentences, int workers)
+    private static void Run(string[] bundlePaths, string dataPath, TimeSpan warmUp, TimeSpan duration, int memorySentences, int workers)
     {
-        using var model = NerModel.Load(bundlePath);
         var sentences = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2)
             .Select(s => string.Join(' ', s.Tokens))
             .ToArray();
-        Console.WriteLine($"model {model.Info.Name} {model.Info.Version}; {sentences.Length} sentences from {dataPath}; {workers} workers, {TorchSharp.torch.get_num_threads()} libtorch threads each; {Environment.ProcessorCount} cores");
+        var models = new List<NerModel>();
+        foreach (var path in bundlePaths)
+        {
+            // Resident memory a model adds: loaded and warmed up (its first passes allocate libtorch's buffers).
+            GC.Collect();
+            var unloaded = ResidentBytes();
+            var loaded = NerModel.Load(path);
+            MeasureParallel(loaded, sentences, 64, TimeSpan.FromSeconds(1), workers);
+            GC.Collect();
+            var warmedUp = ResidentBytes();
+            models.Add(loaded);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"model {loaded.Info.Name} {loaded.Info.Version} ({path}, {new FileInfo(path).Length / 1048576.0:F1} MB): resident memory +{(warmedUp - unloaded) / 1048576.0:F0} MB loaded and warmed up"));
+        }
+        Console.WriteLine($"{sentences.Length} sentences from {dataPath}; {workers} workers, {TorchSharp.torch.get_num_threads()} libtorch threads each; {Environment.ProcessorCount} cores");
 
         // With several workers, each runs its own batches side by side on one shared model; "1 worker" is one
-        // caller alone (batch 1 there is one sentence at a time).
+        // caller alone (batch 1 there is one sentence at a time). Several models are measured in turn at each
+        // setting, so that the machine's drift touches them alike.
         foreach (var (batchSize, parallel) in new[] { (64, workers), (64, 1), (1, 1), (1, workers) }.Distinct())
         {
-            MeasureParallel(model, sentences, batchSize, warmUp, parallel);
-            var (tokens, elapsed, calls) = MeasureParallel(model, sentences, batchSize, duration, parallel);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call)"));
+            foreach (var each in models)
+            {
+                MeasureParallel(each, sentences, batchSize, warmUp, parallel);
+                var (tokens, elapsed, calls, cpuSeconds) = MeasureParallel(each, sentences, batchSize, duration, parallel);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{each.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call); "
+                    + $"{tokens / cpuSeconds,10:N0} tokens per CPU-second of the tagging threads ({cpuSeconds / (elapsed.TotalSeconds * parallel):P0} of their wall time on a CPU)"));
+            }
         }
+        foreach (var other in models.Skip(1))
+            other.Dispose();
+        using var measured = models[0];
 
         // Memory: warm up, then tag many sentences in batches of 64 on every worker, sampling resident memory.
+        var model = measured;
         MeasureParallel(model, sentences, 64, TimeSpan.FromSeconds(2), workers);
         var process = Process.GetCurrentProcess();
         GC.Collect();
@@ -86,29 +113,36 @@ internal static class ModelBenchmark
         process.Refresh();
         var after = process.WorkingSet64;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory: {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
+            $"memory ({model.Info.Name}): {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
+    }
+
+    private static long ResidentBytes()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
     }
 
     /// <summary>Tags batches of <paramref name="batchSize"/> texts on <paramref name="workers"/> threads for a while; the figures of all together.</summary>
-    internal static (long Tokens, TimeSpan Elapsed, int Calls) MeasureParallel(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int workers)
+    internal static (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds) MeasureParallel(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int workers)
     {
         if (workers == 1)
             return Measure(model, sentences, batchSize, duration);
-        var results = new (long Tokens, TimeSpan Elapsed, int Calls)[workers];
+        var results = new (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds)[workers];
         var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
             results[w] = Measure(model, sentences, batchSize, duration, start: w * sentences.Length / workers))).ToArray();
         foreach (var thread in threads)
             thread.Start();
         foreach (var thread in threads)
             thread.Join();
-        return (results.Sum(r => r.Tokens), results.Max(r => r.Elapsed), results.Sum(r => r.Calls));
+        return (results.Sum(r => r.Tokens), results.Max(r => r.Elapsed), results.Sum(r => r.Calls), results.Sum(r => r.CpuSeconds));
     }
 
-    private static (long Tokens, TimeSpan Elapsed, int Calls) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int start = 0)
+    private static (long Tokens, TimeSpan Elapsed, int Calls, double CpuSeconds) Measure(NerModel model, string[] sentences, int batchSize, TimeSpan duration, int start = 0)
     {
         long tokens = 0;
         var calls = 0;
         var next = start;
+        var cpuStart = ThreadCpuClock.Seconds();
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < duration)
         {
@@ -119,6 +153,6 @@ internal static class ModelBenchmark
                 tokens += result.TokenCount;
             calls++;
         }
-        return (tokens, clock.Elapsed, calls);
+        return (tokens, clock.Elapsed, calls, ThreadCpuClock.Seconds() - cpuStart);
     }
 }

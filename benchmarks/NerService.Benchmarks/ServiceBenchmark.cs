@@ -70,7 +70,7 @@ internal static class ServiceBenchmark
         foreach (var batchSize in new[] { typicalBatch, 64 }.Distinct())
         {
             ModelBenchmark.MeasureParallel(model, texts, batchSize, TimeSpan.FromSeconds(1), settings.Workers); // warm-up
-            var (tokens, elapsed, _) = ModelBenchmark.MeasureParallel(model, texts, batchSize, settings.Duration, settings.Workers);
+            var (tokens, elapsed, _, _) = ModelBenchmark.MeasureParallel(model, texts, batchSize, settings.Duration, settings.Workers);
             raw[batchSize] = tokens / elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}, {settings.Workers} workers: {raw[batchSize],10:N0} tokens/s (in process)"));
         }

@@ -21,9 +21,16 @@ public sealed class ServiceFixture : IAsyncLifetime
     private readonly string directory = Directory.CreateTempSubdirectory("ner-api-tests-").FullName;
     private TestDatabase database = null!;
 
-    public ServiceFixture() => BundlePath = TestBundle.Create(Path.Combine(directory, "test.bundle"));
+    public ServiceFixture()
+    {
+        BundlePath = TestBundle.Create(Path.Combine(directory, "test.bundle"));
+        FastBundlePath = TestBundle.Create(Path.Combine(directory, "test-fast.bundle"), seed: 11, name: "test-fast-bundle");
+    }
 
     public string BundlePath { get; }
+
+    /// <summary>Another tiny bundle, with a name of its own, to serve as a second model.</summary>
+    public string FastBundlePath { get; }
 
     public string ConnectionString => database.ConnectionString;
 

@@ -67,11 +67,11 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("http_requests_received_total{", metrics);
         Assert.Contains("http_request_duration_seconds_bucket{", metrics);
-        Assert.Contains("ner_queue_length 0", metrics);
-        Assert.Contains("ner_batch_texts_count 1", metrics);
-        Assert.Contains("ner_batch_tokens_bucket{", metrics);
-        Assert.Contains("ner_inference_seconds_count 1", metrics);
-        Assert.Contains("ner_tokens_processed_total 5", metrics);
+        Assert.Contains("ner_queue_length{model=\"default\"} 0", metrics);
+        Assert.Contains("ner_batch_texts_count{model=\"default\"} 1", metrics);
+        Assert.Contains("ner_batch_tokens_bucket{model=\"default\",", metrics);
+        Assert.Contains("ner_inference_seconds_count{model=\"default\"} 1", metrics);
+        Assert.Contains("ner_tokens_processed_total{model=\"default\"} 5", metrics);
         Assert.Contains("ner_store_batch_documents_count 1", metrics);
         Assert.Contains("ner_admitted_tokens 0", metrics);
     }

@@ -20,6 +20,9 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Limits:MaxRequestBodyBytes", "0")]
     [InlineData("Ner:RateLimit:CharactersPerWindow", "-1")]
     [InlineData("Ner:Metrics:Port", "70000")]
+    [InlineData("Ner:Models:fast:BundlePath", "/no-such-dir/fast.bundle")]
+    [InlineData("Ner:Models:default:BundlePath", "/no-such-dir/other.bundle")]
+    [InlineData("Ner:Models:Fast Model:BundlePath", "/no-such-dir/other.bundle")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");

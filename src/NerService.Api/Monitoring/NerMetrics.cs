@@ -12,7 +12,8 @@ namespace NerService.Api.Monitoring;
 
 /// <summary>
 /// Prometheus metrics of the service. Each application gets its own registry rather than prometheus-net's
-/// static default one, so that several instances in one process (the tests) do not mix their counts.
+/// static default one, so that several instances in one process (the tests) do not mix their counts. The
+/// tagging metrics carry a <c>model</c> label: each served model has its own queue and passes.
 /// </summary>
 internal sealed class NerMetrics
 {
@@ -31,48 +32,57 @@ internal sealed class NerMetrics
     {
         Registry = Metrics.NewCustomRegistry();
         Factory = Metrics.WithCustomRegistry(Registry);
-        queueLength = Factory.CreateGauge("ner_queue_length", "Texts waiting for the inference thread.");
-        admittedTokens = Factory.CreateGauge("ner_admitted_tokens", "Tokens admitted and not yet tagged (bounded by Ner:Batching:QueueTokenBudget).");
+        string[] byModel = [ModelLabel];
+        queueLength = Factory.CreateGauge("ner_queue_length", "Texts waiting for the model's inference threads.", byModel);
+        admittedTokens = Factory.CreateGauge("ner_admitted_tokens", "Tokens admitted and not yet tagged (bounded by Ner:Batching:QueueTokenBudget).", byModel);
         batchTexts = Factory.CreateHistogram("ner_batch_texts", "Texts per forward pass.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11), LabelNames = byModel });
         batchSentences = Factory.CreateHistogram("ner_batch_sentences", "Sentences per forward pass.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11), LabelNames = byModel });
         batchTokens = Factory.CreateHistogram("ner_batch_tokens", "Tokens per forward pass.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(8, 2, 12) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(8, 2, 12), LabelNames = byModel });
         inferenceSeconds = Factory.CreateHistogram("ner_inference_seconds", "Duration of one forward pass, decoding included.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14) });
-        textsTagged = Factory.CreateCounter("ner_texts_tagged_total", "Texts tagged by the model.");
-        sentencesTagged = Factory.CreateCounter("ner_sentences_tagged_total", "Sentences tagged by the model.");
-        tokensProcessed = Factory.CreateCounter("ner_tokens_processed_total", "Tokens tagged by the model.");
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 14), LabelNames = byModel });
+        textsTagged = Factory.CreateCounter("ner_texts_tagged_total", "Texts tagged by the model.", byModel);
+        sentencesTagged = Factory.CreateCounter("ner_sentences_tagged_total", "Sentences tagged by the model.", byModel);
+        tokensProcessed = Factory.CreateCounter("ner_tokens_processed_total", "Tokens tagged by the model.", byModel);
         storeBatchDocuments = Factory.CreateHistogram("ner_store_batch_documents", "Documents stored per database round trip.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
     }
+
+    /// <summary>The label naming the served model (as requests name it) on every tagging metric.</summary>
+    public const string ModelLabel = "model";
 
     public CollectorRegistry Registry { get; }
 
     public IMetricFactory Factory { get; }
 
-    /// <summary>Called on the inference thread after each forward pass.</summary>
-    public void RecordBatch(BatchStatistics batch)
+    /// <summary>Called on a model's inference thread after each forward pass.</summary>
+    public void RecordBatch(string model, BatchStatistics batch)
     {
-        batchTexts.Observe(batch.Texts);
-        batchSentences.Observe(batch.Sentences);
-        batchTokens.Observe(batch.Tokens);
-        inferenceSeconds.Observe(batch.InferenceTime.TotalSeconds);
-        textsTagged.Inc(batch.Texts);
-        sentencesTagged.Inc(batch.Sentences);
-        tokensProcessed.Inc(batch.Tokens);
+        batchTexts.WithLabels(model).Observe(batch.Texts);
+        batchSentences.WithLabels(model).Observe(batch.Sentences);
+        batchTokens.WithLabels(model).Observe(batch.Tokens);
+        inferenceSeconds.WithLabels(model).Observe(batch.InferenceTime.TotalSeconds);
+        textsTagged.WithLabels(model).Inc(batch.Texts);
+        sentencesTagged.WithLabels(model).Inc(batch.Sentences);
+        tokensProcessed.WithLabels(model).Inc(batch.Tokens);
     }
 
     /// <summary>Called by the document writer after each database round trip that stored documents.</summary>
     public void RecordStoredBatch(int documents) => storeBatchDocuments.Observe(documents);
 
-    /// <summary>The queue's length and tokens are read when scraped rather than updated on every enqueue.</summary>
-    public void TrackQueue(BatchingTagger tagger) => Registry.AddBeforeCollectCallback(() =>
+    /// <summary>A model's queue length and admitted tokens are read when scraped rather than updated on every enqueue.</summary>
+    public void TrackQueue(string model, BatchingTagger tagger)
     {
-        queueLength.Set(tagger.QueueLength);
-        admittedTokens.Set(tagger.AdmittedTokens);
-    });
+        var length = queueLength.WithLabels(model);
+        var tokens = admittedTokens.WithLabels(model);
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            length.Set(tagger.QueueLength);
+            tokens.Set(tagger.AdmittedTokens);
+        });
+    }
 }
 
 internal static class MetricsSetup

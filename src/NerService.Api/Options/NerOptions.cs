@@ -7,11 +7,21 @@ public sealed class NerOptions
 {
     public const string SectionName = "Ner";
 
+    /// <summary>The name requests use for the model at <see cref="BundlePath"/>, the one served when they name none.</summary>
+    public const string DefaultModelName = "default";
+
     /// <summary>
-    /// The model bundle to serve: an absolute path, or one relative to the content root.
+    /// The default model's bundle: an absolute path, or one relative to the content root.
     /// Default <c>models/ner-default.bundle</c>.
     /// </summary>
     public string BundlePath { get; set; } = "models/ner-default.bundle";
+
+    /// <summary>
+    /// More models served beside the default one, by the name requests give in <c>"model"</c> (for example
+    /// <c>Ner:Models:fast:BundlePath</c>). Each has its own queue and inference threads; every model named here
+    /// must load, or the service does not start.
+    /// </summary>
+    public Dictionary<string, ModelSettings> Models { get; set; } = [];
 
     /// <summary>Where the model runs: <c>cpu</c>, <c>cuda</c> or <c>auto</c> (CUDA when available). Default <c>cpu</c>.</summary>
     public string Device { get; set; } = "cpu";
@@ -46,6 +56,24 @@ public sealed class NerOptions
 
     /// <summary>The bundle path made absolute against <paramref name="contentRoot"/>.</summary>
     public string ResolveBundlePath(string contentRoot) => Path.GetFullPath(BundlePath, contentRoot);
+
+    /// <summary>Every served model by name, the default one first, with its bundle path made absolute.</summary>
+    public IEnumerable<(string Name, string BundlePath, int InferenceThreads)> ServedModels(string contentRoot)
+    {
+        yield return (DefaultModelName, ResolveBundlePath(contentRoot), Batching.InferenceThreads);
+        foreach (var (name, model) in Models.OrderBy(m => m.Key, StringComparer.Ordinal))
+            yield return (name, Path.GetFullPath(model.BundlePath, contentRoot), model.InferenceThreads ?? Batching.InferenceThreads);
+    }
+}
+
+/// <summary>A model served beside the default one.</summary>
+public sealed class ModelSettings
+{
+    /// <summary>The bundle: an absolute path, or one relative to the content root.</summary>
+    public string BundlePath { get; set; } = "";
+
+    /// <summary>This model's inference threads; unset: <c>Ner:Batching:InferenceThreads</c>.</summary>
+    public int? InferenceThreads { get; set; }
 }
 
 /// <summary>

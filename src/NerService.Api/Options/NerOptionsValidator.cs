@@ -26,6 +26,18 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
                 failures.Add($"{section}:BundlePath: no model bundle at '{bundle}'.");
         }
 
+        foreach (var (model, settings) in options.Models)
+        {
+            if (!ModelNames.IsValid(model) || model == NerOptions.DefaultModelName)
+                failures.Add($"{section}:Models:{model}: a model's name is 1 to 40 lowercase letters, digits, '-', '_' or '.', and not '{NerOptions.DefaultModelName}' (the model at {section}:BundlePath).");
+            if (string.IsNullOrWhiteSpace(settings.BundlePath))
+                failures.Add($"{section}:Models:{model}:BundlePath must name the model bundle to serve.");
+            else if (Path.GetFullPath(settings.BundlePath, environment.ContentRootPath) is var bundle && !File.Exists(bundle) && !Directory.Exists(bundle))
+                failures.Add($"{section}:Models:{model}:BundlePath: no model bundle at '{bundle}'.");
+            if (settings.InferenceThreads is { } threads)
+                RequireRange(failures, $"{section}:Models:{model}:InferenceThreads", threads, 0, 1024);
+        }
+
         if (options.TorchThreads < 0)
             failures.Add($"{section}:TorchThreads must be 0 (the cores shared among inference threads) or a positive number of threads (was {options.TorchThreads}).");
         if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))
@@ -105,4 +117,13 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
         if (double.IsNaN(value) || value < min || value > max)
             failures.Add($"{setting} must be between {min} and {max} (was {value}).");
     }
+}
+
+/// <summary>What a model's name may be: it appears in requests, metric labels and stored documents.</summary>
+internal static partial class ModelNames
+{
+    public static bool IsValid(string name) => Pattern().IsMatch(name);
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,39}$")]
+    private static partial System.Text.RegularExpressions.Regex Pattern();
 }

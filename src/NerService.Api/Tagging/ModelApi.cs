@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using NerService.Api.OpenApi;
-using NerService.Model.Inference;
 
 namespace NerService.Api.Tagging;
 
@@ -12,12 +11,20 @@ internal static class ModelApi
         app.MapGet("/model", GetModel)
             .WithTags("Model")
             .WithName("GetModel")
-            .WithSummary("Describe the served model.")
-            .WithDescription("Name, version, entity types, tagging scheme, validation metrics and checksums of the training data.")
+            .WithSummary("Describe the served models.")
+            .WithDescription("The default model's name, version, entity types, tagging scheme, validation metrics and checksums of the "
+                + "training data, and the same for every served model under the name a request gives in \"model\" (models).")
             .ProducesProblem(StatusCodes.Status500InternalServerError)
             .WithExamples(null, TaggingExamples.Model);
         return app;
     }
 
-    internal static Ok<ModelResponse> GetModel(BatchingTagger tagger) => TypedResults.Ok(ModelResponse.From(tagger.Model));
+    internal static Ok<ModelsResponse> GetModel(TaggerRegistry models)
+    {
+        var info = models.Default.Info;
+        return TypedResults.Ok(new ModelsResponse(
+            info.Name, info.Version, info.EntityTypes, info.TaggingScheme, info.Tags,
+            info.ValidationMetrics, info.DataChecksums, info.CreatedAt, info.SourceCommit,
+            models.Default.Name, models.Models.ToDictionary(m => m.Name, m => ModelResponse.From(m.Info))));
+    }
 }

@@ -63,11 +63,14 @@ internal static class NerApi
     }
 
     internal static async Task<Results<Ok<NerResponse>, ValidationProblem, ProblemHttpResult>> TagText(
-        NerRequest request, BatchingTagger tagger, DocumentWriter documents, IOptions<NerOptions> options, HttpContext http,
+        NerRequest request, TaggerRegistry models, DocumentWriter documents, IOptions<NerOptions> options, HttpContext http,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey)
     {
         if (request.Text is not { } text)
             return Problems.InvalidField("text", "The field 'text' is required.");
+        if (!models.TryGet(request.Model, out var served))
+            return UnknownModel(request.Model!, models);
+        var tagger = served.Tagger;
         if (!TryParseOffsetUnit(request.OffsetUnit, out var unit))
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
         if (MinScoreProblem(request.MinScore) is { } minScoreProblem)
@@ -122,11 +125,14 @@ internal static class NerApi
     }
 
     internal static async Task<Results<Ok<NerBatchResponse>, ValidationProblem, ProblemHttpResult>> TagBatch(
-        NerBatchRequest request, BatchingTagger tagger, DocumentWriter documentWriter, IOptions<NerOptions> options, HttpContext http,
+        NerBatchRequest request, TaggerRegistry models, DocumentWriter documentWriter, IOptions<NerOptions> options, HttpContext http,
         [FromHeader(Name = IdempotencyKeyHeader)] string? idempotencyKey)
     {
         if (request.Documents is not { } documents)
             return Problems.InvalidField("documents", "The field 'documents' is required.");
+        if (!models.TryGet(request.Model, out var served))
+            return UnknownModel(request.Model!, models);
+        var tagger = served.Tagger;
         var limits = options.Value.Limits;
         if (documents.Count > limits.MaxBatchDocuments)
             return Problems.InvalidField("documents", $"At most {limits.MaxBatchDocuments} documents are accepted per request; got {documents.Count}.");
@@ -208,6 +214,17 @@ internal static class NerApi
                 results[i] = new NerBatchResult(id, null, null, null, errors[i]);
         }
         return TypedResults.Ok(new NerBatchResponse(ModelReference.From(tagger.Model), results));
+    }
+
+    /// <summary>400 naming the models this service does serve, in <c>detail</c> and as <c>knownModels</c>.</summary>
+    private static ValidationProblem UnknownModel(string name, TaggerRegistry models)
+    {
+        var message = $"There is no model '{name}'; this service serves {string.Join(", ", models.Names.Select(n => $"'{n}'"))} (default '{models.Default.Name}').";
+        return TypedResults.ValidationProblem(
+            new Dictionary<string, string[]> { ["model"] = [message] },
+            detail: message,
+            title: "The request body is not valid.",
+            extensions: new Dictionary<string, object?> { ["knownModels"] = models.Names });
     }
 
     private static ProblemHttpResult NotStored(HttpContext http, DatabaseUnavailableException unavailable)

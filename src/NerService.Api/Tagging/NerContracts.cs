@@ -19,6 +19,9 @@ public sealed class NerRequest
     /// <summary>Also return every token with its tag and probability. Default false.</summary>
     public bool IncludeTokens { get; init; }
 
+    /// <summary>The model to tag with, as <c>GET /model</c> lists them: <c>default</c> (the accurate one; also when absent) or <c>fast</c>.</summary>
+    public string? Model { get; init; }
+
     /// <summary>
     /// Leave out entities whose score (the calibrated probability that the entity is exactly right) is below this,
     /// between 0 and 1; default 0 (all). A precision knob: README lists the precision measured at 0.5, 0.8, 0.9 and 0.95.
@@ -57,6 +60,9 @@ public sealed class NerBatchRequest
 
     /// <summary>Also return alternatives and possible entities for every document (see the single-text request). Default false.</summary>
     public bool Alternatives { get; init; }
+
+    /// <summary>The model to tag every document with: <c>default</c> (the accurate one; also when absent) or <c>fast</c>.</summary>
+    public string? Model { get; init; }
 
     /// <summary>
     /// Store every document that was tagged (default true), all in one transaction; each result then carries its
@@ -145,7 +151,24 @@ public sealed record NerBatchResult(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ProblemDetails? Error,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<AlternativeResult>? PossibleEntities = null);
 
-/// <summary>What the served model says about itself.</summary>
+/// <summary>
+/// The default model (its fields, as before several models were served) and every served model under the name
+/// requests give in <c>"model"</c>, with its validation metrics.
+/// </summary>
+public sealed record ModelsResponse(
+    string Name,
+    string Version,
+    IReadOnlyList<string> EntityTypes,
+    string TaggingScheme,
+    IReadOnlyList<string> Tags,
+    IReadOnlyDictionary<string, double> ValidationMetrics,
+    IReadOnlyDictionary<string, string> DataChecksums,
+    DateTimeOffset CreatedAt,
+    string? SourceCommit,
+    string DefaultModel,
+    IReadOnlyDictionary<string, ModelResponse> Models);
+
+/// <summary>What a served model says about itself.</summary>
 public sealed record ModelResponse(
     string Name,
     string Version,

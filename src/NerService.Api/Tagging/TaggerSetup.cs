@@ -8,45 +8,66 @@ namespace NerService.Api.Tagging;
 
 internal static class TaggerSetup
 {
-    /// <summary>One model and one batching tagger for the whole process, loaded before the server accepts requests.</summary>
+    /// <summary>
+    /// Every configured model, each with its own batching tagger, loaded before the server accepts requests; the
+    /// default model's tagger is also a service of its own for what serves only that one.
+    /// </summary>
     public static IServiceCollection AddNerTagger(this IServiceCollection services)
     {
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<NerOptions>>().Value;
             var environment = provider.GetRequiredService<IHostEnvironment>();
-            var logger = provider.GetRequiredService<ILogger<NerModel>>();
-            var bundle = options.ResolveBundlePath(environment.ContentRootPath);
-            var started = Stopwatch.GetTimestamp();
-            NerModel model;
+            var logger = provider.GetRequiredService<ILogger<TaggerRegistry>>();
+            var served = new List<ServedModel>();
             try
             {
-                model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
+                foreach (var (name, bundle, inferenceThreads) in options.ServedModels(environment.ContentRootPath))
+                    served.Add(Load(options, name, bundle, inferenceThreads, logger));
             }
-            catch (Exception exception) when (exception is not OutOfMemoryException)
+            catch
             {
-                throw new ModelLoadException($"The model bundle at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
+                foreach (var model in served)
+                {
+                    model.Tagger.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                    model.Model.Dispose();
+                }
+                throw;
             }
-            // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
-            var inferenceThreads = options.Batching.ToBatchingOptions().InferenceThreadsOn(model.Device);
-            var threadsPerPass = options.TorchThreads > 0 ? options.TorchThreads : TorchRuntime.ThreadsPerPass(inferenceThreads);
-            TorchRuntime.SetThreads(threadsPerPass);
-            logger.LogInformation("Loaded model {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms; {InferenceThreads} inference threads, {ThreadsPerPass} libtorch threads each",
-                model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, inferenceThreads, threadsPerPass);
-            return model;
+            return new TaggerRegistry(served);
         });
-        services.AddSingleton(provider =>
-        {
-            var batching = provider.GetRequiredService<IOptions<NerOptions>>().Value.Batching.ToBatchingOptions();
-            var tagger = new BatchingTagger(provider.GetRequiredService<NerModel>(), batching);
-            provider.GetRequiredService<ILogger<BatchingTagger>>().LogInformation(
-                "Batching: up to {Sentences} sentences and {Tokens} tokens a pass, waiting at most {Delay} ms for a batch to fill",
-                batching.MaxBatchSentences, batching.MaxBatchTokens, tagger.MaxDelay.TotalMilliseconds);
-            return tagger;
-        });
+        services.AddSingleton(provider => provider.GetRequiredService<TaggerRegistry>().Default.Tagger);
         services.AddSingleton<TaggerLifetime>();
         services.AddHostedService(provider => provider.GetRequiredService<TaggerLifetime>());
         return services;
+    }
+
+    private static ServedModel Load(NerOptions options, string name, string bundle, int inferenceThreads, ILogger logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        NerModel model;
+        try
+        {
+            model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            throw new ModelLoadException($"The model bundle '{name}' at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
+        }
+        // Each model gets one inference thread per core by default: threads of a model without work sleep on its
+        // queue, so only models in use share the cores, and a model used alone still has all of them.
+        var batching = options.Batching.ToBatchingOptions();
+        batching.InferenceThreads = inferenceThreads;
+        var threads = batching.InferenceThreadsOn(model.Device);
+        // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
+        var threadsPerPass = options.TorchThreads > 0 ? options.TorchThreads : TorchRuntime.ThreadsPerPass(threads);
+        TorchRuntime.SetThreads(threadsPerPass);
+        var tagger = new BatchingTagger(model, batching);
+        logger.LogInformation("Model {Model}: {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms; {InferenceThreads} inference threads, {ThreadsPerPass} libtorch threads each; "
+            + "batches of up to {Sentences} sentences and {Tokens} tokens, waiting at most {Delay} ms for a batch to fill",
+            name, model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, threads, threadsPerPass,
+            batching.MaxBatchSentences, batching.MaxBatchTokens, tagger.MaxDelay.TotalMilliseconds);
+        return new ServedModel(name, model, tagger);
     }
 }
 
@@ -57,24 +78,28 @@ internal static class TaggerSetup
 /// </summary>
 internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metrics, IHostApplicationLifetime application) : IHostedService
 {
-    private BatchingTagger? tagger;
+    private TaggerRegistry? registry;
 
-    /// <summary>True while the model is loaded and the service is not shutting down.</summary>
-    public bool IsReady => tagger is not null && !application.ApplicationStopping.IsCancellationRequested;
+    /// <summary>True while the models are loaded and the service is not shutting down.</summary>
+    public bool IsReady => registry is not null && !application.ApplicationStopping.IsCancellationRequested;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        var loaded = services.GetRequiredService<BatchingTagger>();
-        loaded.BatchCompleted += metrics.RecordBatch;
-        metrics.TrackQueue(loaded);
-        tagger = loaded;
+        var loaded = services.GetRequiredService<TaggerRegistry>();
+        foreach (var model in loaded.Models)
+        {
+            var tagger = model.Tagger;
+            tagger.BatchCompleted += batch => metrics.RecordBatch(model.Name, batch);
+            metrics.TrackQueue(model.Name, tagger);
+        }
+        registry = loaded;
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (tagger is not null)
-            await tagger.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+        if (registry is not null)
+            await Task.WhenAll(registry.Models.Select(m => m.Tagger.DisposeAsync().AsTask())).WaitAsync(cancellationToken);
     }
 }
 

@@ -11,7 +11,7 @@ namespace NerService.Model.Bundles;
 /// </summary>
 public static class TestBundle
 {
-    public static string Create(string path, int seed = 7)
+    public static string Create(string path, int seed = 7, string name = "test-bundle")
     {
         TorchSharp.torch.manual_seed(seed);
         var words = new List<string> { WordVocabulary.PaddingToken, WordVocabulary.UnknownToken };
@@ -32,7 +32,7 @@ public static class TestBundle
         };
         var manifest = new BundleManifest
         {
-            Name = "test-bundle",
+            Name = name,
             Version = "0.0.1",
             Scheme = tags.Scheme,
             Tags = tags.Tags,

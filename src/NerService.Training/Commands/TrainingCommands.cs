@@ -52,6 +52,10 @@ public static class TrainingCommands
         var runningText = new Option<bool>("--add-running-text") { Description = "Also train on the training documents as running text, cut into sentences by the service's splitter." };
         var casingShare = new Option<double?>("--casing-augmentation") { Description = "Share of training sentences re-cased (lower, upper or title) each epoch; validation then scores every casing (default 0: off)." };
         var average = new Option<bool>("--average-weights") { Description = "Keep the running mean of each epoch's weights (stochastic weight averaging) as the model." };
+        var teacher = new Option<FileInfo?>("--teacher") { Description = "Distil from this bundle: its per-token tag distributions on each epoch's sentences are soft targets beside the gold tags." };
+        var distillationWeight = new Option<double?>("--distillation-weight") { Description = $"Share of the soft targets in the loss, 0 to 1 (default {defaults.DistillationWeight})." };
+        var temperature = new Option<double?>("--temperature") { Description = $"Softmax temperature of the soft targets (default {defaults.DistillationTemperature})." };
+        var name = new Option<string?>("--name") { Description = $"The model's name in its bundle (default {defaults.Name})." };
         var seed = new Option<int?>("--seed") { Description = $"Random seed (default {defaults.Seed})." };
         var greedy = new Option<bool>("--greedy-validation") { Description = "Score validation with greedy decoding instead of constrained Viterbi." };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint beside --output." };
@@ -60,7 +64,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, teacher, distillationWeight, temperature, name, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -95,6 +99,10 @@ public static class TrainingCommands
                 AverageWeights = parse.GetValue(average) || options.AverageWeights,
                 AddRunningText = parse.GetValue(runningText) || options.AddRunningText,
                 CasingAugmentation = parse.GetValue(casingShare) ?? options.CasingAugmentation,
+                TeacherPath = parse.GetValue(teacher)?.FullName ?? options.TeacherPath,
+                DistillationWeight = parse.GetValue(distillationWeight) ?? options.DistillationWeight,
+                DistillationTemperature = parse.GetValue(temperature) ?? options.DistillationTemperature,
+                Name = parse.GetValue(name) ?? options.Name,
                 Seed = parse.GetValue(seed) ?? options.Seed,
                 ValidationDecoding = parse.GetValue(greedy) ? Decoding.Greedy : options.ValidationDecoding,
                 Resume = parse.GetValue(resume),

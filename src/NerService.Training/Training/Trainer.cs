@@ -19,7 +19,7 @@ public sealed record EpochRecord(
     int Epoch, double Loss, double LearningRate, double TokensPerSecond, double Seconds,
     double Precision, double Recall, double F1, IReadOnlyDictionary<string, double> F1ByType, bool Best,
     double F1Greedy, double F1Constrained, double? F1LastWeights = null,
-    IReadOnlyDictionary<string, double>? F1ByCasing = null)
+    IReadOnlyDictionary<string, double>? F1ByCasing = null, double? SoftLoss = null)
 {
     /// <summary>What picks the best epoch: the mean F1 over the casings when they are validated, else the F1.</summary>
     public double Selection => F1ByCasing is { Count: > 0 } byCasing ? byCasing.Values.Average() : F1;
@@ -53,12 +53,17 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
         output.WriteLine($"train: {train.Count} sentences, {train.Sum(s => s.Tokens.Count)} tokens; validation: {validation.Count} sentences");
 
+        using var distillation = options.TeacherPath is null ? null
+            : new Distillation(options.TeacherPath, options.DistillationWeight, options.DistillationTemperature);
         var state = options.Resume && File.Exists(StatePath) && File.Exists(CheckpointPath)
             ? JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(StatePath), JsonLines)
             : null;
         var bundle = state is not null ? ModelBundle.Load(CheckpointPath)
             : options.InitFrom is not null ? ModelBundle.Load(options.InitFrom)
+            : distillation is not null ? CreateStudent(distillation.Bundle)
             : CreateBundle(train);
+        if (distillation is not null && !distillation.Bundle.TagSet.Tags.SequenceEqual(bundle.TagSet.Tags))
+            throw new InvalidOperationException($"The teacher predicts the tags {string.Join(' ', distillation.Bundle.TagSet.Tags)}; the student {string.Join(' ', bundle.TagSet.Tags)}.");
         if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
             throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
         if (options.AddRunningText)
@@ -86,7 +91,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
 
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
         var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
-        if ((options.EmbeddingsPath is not null || options.InitFrom is not null) && !options.FineTuneEmbeddings)
+        if ((options.EmbeddingsPath is not null || options.InitFrom is not null || distillation is not null) && !options.FineTuneEmbeddings)
             network.WordEmbedding.weight!.requires_grad = false;
         var trained = network.parameters().Where(p => p.requires_grad).ToArray();
         var optimizer = optim.Adam(trained, options.LearningRate);
@@ -110,10 +115,17 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             // Re-seed per epoch so that a resumed run shuffles, re-cases and drops out exactly as an uninterrupted one would.
             var epochTrain = CasingAugmentation.Mix(train, options.CasingAugmentation, new Random(options.Seed * 7919 + epoch), augmentable);
             var order = Batches(epochTrain, new Random(options.Seed * 1000 + epoch));
+            if (distillation is not null)
+            {
+                var teacherClock = Stopwatch.StartNew();
+                distillation.Prepare(epochTrain);
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: teacher scores ready in {teacherClock.Elapsed.TotalSeconds:F0} s"));
+            }
             torch.random.manual_seed(options.Seed * 1000 + epoch);
             network.train();
             var clock = Stopwatch.StartNew();
             double lossSum = 0;
+            double softLossSum = 0;
             var tokens = 0;
             for (var b = 0; b < order.Count; b++)
             {
@@ -133,6 +145,13 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 var logits = network.call(batch);
                 var loss = nn.functional.cross_entropy(
                     logits.view(-1, tags.Count), tensor(gold, [gold.Length], ScalarType.Int64), ignore_index: -100);
+                if (distillation is not null)
+                {
+                    // The real tokens' logits, sentence after sentence, as the teacher's scores are laid out.
+                    var soft = distillation.Loss(logits.view(-1, tags.Count).index_select(0, batch.TokenPositions), [.. members.Select(i => epochTrain[i])]);
+                    softLossSum += soft.item<float>();
+                    loss = loss.mul(1 - distillation.Weight).add(soft.mul(distillation.Weight));
+                }
                 optimizer.zero_grad();
                 loss.backward();
                 nn.utils.clip_grad_norm_(trained, options.GradientClipNorm);
@@ -169,14 +188,15 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
                 metrics.Precision, metrics.Recall, metrics.F1,
                 metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), false,
-                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1, byCasing);
+                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1, byCasing,
+                distillation is null ? null : softLossSum / order.Count);
             var improved = record.Selection > bestF1;
             record = record with { Best = improved };
             history.Add(record);
             File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
             output.WriteLine();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: loss {record.Loss:F4}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(lastWeightsF1 is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
+                $"epoch {epoch}: loss {record.Loss:F4}{(record.SoftLoss is { } softLoss ? $" (soft targets {softLoss:F4})" : "")}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(lastWeightsF1 is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
             if (byCasing is not null)
                 output.WriteLine("validation F1 by casing: " + string.Join(", ", byCasing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:P2}"))) + string.Create(CultureInfo.InvariantCulture, $"; mean {record.Selection:P2}"));
             output.WriteLine(Evaluator.Table(metrics));
@@ -243,6 +263,35 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         using var _ = no_grad();
         foreach (var (average, weights) in mean.parameters().Zip(current.parameters()))
             average.add_(weights - average, alpha: 1.0 / count);
+    }
+
+    /// <summary>A fresh student for the teacher: its vocabularies, tags and word vectors, the architecture of the options.</summary>
+    private ModelBundle CreateStudent(ModelBundle teacher)
+    {
+        var config = teacher.Network.Config with
+        {
+            UseCharacters = options.UseCharacters,
+            UseCasing = options.UseCasing,
+            Cell = options.Cell,
+            Bidirectional = options.Bidirectional,
+            HiddenSize = options.HiddenSize,
+            Layers = options.Layers,
+            Dropout = options.Dropout,
+        };
+        var network = new TaggerNetwork(config);
+        using (no_grad())
+            network.WordEmbedding.weight!.copy_(teacher.Network.WordEmbedding.weight!);
+        var manifest = new BundleManifest
+        {
+            Name = options.Name,
+            Version = options.Version,
+            Scheme = teacher.Manifest.Scheme,
+            Tags = teacher.Manifest.Tags,
+            Network = config,
+            Training = new TrainingMetadata(),
+        };
+        output.WriteLine($"student of {Path.GetFileName(options.TeacherPath)}: its {teacher.Words.Count} words and vectors, {config.Cell} {config.HiddenSize}{(config.Bidirectional ? " per direction" : "")}");
+        return new ModelBundle(manifest, teacher.Words, teacher.Characters, network);
     }
 
     private ModelBundle CreateBundle(IReadOnlyList<ConllSentence> train)

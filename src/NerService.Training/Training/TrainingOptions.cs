@@ -60,6 +60,24 @@ public sealed record TrainingOptions
     /// </summary>
     public double CasingAugmentation { get; init; }
 
+    /// <summary>
+    /// Knowledge distillation: a trained bundle whose per-token tag distributions, computed on the very sentences
+    /// the student sees each epoch (re-cased and running text included), are soft targets beside the gold tags.
+    /// A fresh student takes the teacher's vocabularies, tag set and word vectors (frozen unless
+    /// <see cref="FineTuneEmbeddings"/>); the architecture options describe the student.
+    /// </summary>
+    public string? TeacherPath { get; init; }
+
+    /// <summary>The soft targets' share of the loss: (1 - w) · cross-entropy to the gold tags + w · T² · KL(teacher ‖ student).</summary>
+    public double DistillationWeight { get; init; } = 0.5;
+
+    /// <summary>
+    /// Both distributions are softened as softmax(logits / T) before they are compared: a confident teacher's
+    /// second choices (ORG or LOC for a country's name) then carry weight. The T² factor keeps the soft term's
+    /// gradients at the scale of the hard one's.
+    /// </summary>
+    public double DistillationTemperature { get; init; } = 1.0;
+
     public int Epochs { get; init; } = 40;
 
     /// <summary>Stop after this many epochs without a better validation F1.</summary>
@@ -116,6 +134,9 @@ public sealed record TrainingOptions
         ["averageWeights"] = AverageWeights.ToString(),
         ["addRunningText"] = AddRunningText.ToString(),
         ["casingAugmentation"] = CasingAugmentation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["teacher"] = TeacherPath is null ? "none" : Path.GetFileName(TeacherPath),
+        ["distillationWeight"] = DistillationWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["distillationTemperature"] = DistillationTemperature.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["seed"] = Seed.ToString(),
         ["optimizer"] = "Adam",
         ["validationDecoding"] = ValidationDecoding.ToString(),

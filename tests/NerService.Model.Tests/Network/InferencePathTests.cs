@@ -46,6 +46,19 @@ public class InferencePathTests
     }
 
     [Fact]
+    public void TheProfilersThreePartsTogetherAreExactlyTheInferencePath()
+    {
+        // NerService.Benchmarks profile times the parts one by one: they must compute what prediction computes.
+        var (network, builder) = Network(RecurrentCell.Lstm, true, 1, 3);
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        using var batch = builder.Build(Sentences, CPU);
+        var whole = network.TokenLogProbabilities(batch);
+        var parts = network.TagLogProbabilities(network.EncodedTokens(network.InferenceInput(batch), batch));
+        Assert.True(whole.allclose(parts, rtol: 0, atol: 0));
+    }
+
+    [Fact]
     public void OneSentenceAloneIsReadWithoutPacking()
     {
         var (network, builder) = Network(RecurrentCell.Lstm, true, 1, 3);

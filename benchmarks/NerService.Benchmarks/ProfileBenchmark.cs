@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using NerService.Model.Bundles;
+using NerService.Model.Corpus;
+using NerService.Model.Decoding;
+using NerService.Model.Features;
+using NerService.Model.Inference;
+using NerService.Model.Network;
+using static TorchSharp.torch;
+
+namespace NerService.Benchmarks;
+
+/// <summary>
+/// Where a batch's time goes, one worker, one libtorch thread: tokenizing, building the batch's tensors, the
+/// network's three parts (input features, recurrent encoder, tag layer and softmax), copying the scores out and
+/// decoding; each model's multiply-adds per token, the GFLOP/s it reaches and its share of the machine's peak.
+/// Parts are timed in the thread's CPU time (<see cref="ThreadCpuClock"/>), so other processes on a shared
+/// machine do not inflate them; wall time is the fallback where that clock is missing.
+/// </summary>
+internal static class ProfileBenchmark
+{
+    public static Command Command()
+    {
+        var bundle = new Option<string[]>("--bundle")
+        {
+            Description = "Model bundle; give it more than once to profile several models in one run.",
+            DefaultValueFactory = _ => ["models/ner-default.bundle"],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var data = new Option<string>("--data") { Description = "CoNLL file whose sentences are tagged.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
+        var seconds = new Option<double>("--seconds") { Description = "Time per model and batch size.", DefaultValueFactory = _ => 10 };
+        var command = new Command("profile", "Time per part of a forward pass at batch 64 and 1, FLOPs per token and the share of the CPU's peak.")
+        {
+            bundle, data, seconds,
+        };
+        command.SetAction(parse =>
+        {
+            TorchRuntime.SetThreads(1);
+            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(seconds)));
+        });
+        return command;
+    }
+
+    private static readonly string[] Parts = ["tokenize", "build batch", "input features", "encoder", "tags + softmax", "copy out", "decode"];
+
+    private static void Run(string[] bundlePaths, string dataPath, TimeSpan duration)
+    {
+        var texts = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2).Select(s => string.Join(' ', s.Tokens)).ToArray();
+        var peak = CpuPeak.Describe();
+        Console.WriteLine(peak.Explanation);
+        var bundles = bundlePaths.Select(ModelBundle.Load).ToList();
+        var models = bundles.Select(b => new NerModel(b, CPU)).ToList();
+        foreach (var batchSize in new[] { 64, 1 })
+        {
+            foreach (var (bundle, model) in bundles.Zip(models))
+            {
+                Profile(model, bundle, texts, batchSize, TimeSpan.FromSeconds(2));
+                var (seconds, tokens) = Profile(model, bundle, texts, batchSize, duration);
+                var total = seconds.Sum();
+                var macs = MultiplyAddsPerToken(bundle.Network.Config);
+                var tokensPerSecond = tokens / total;
+                var networkTokensPerSecond = tokens / (seconds[2] + seconds[3] + seconds[4]);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{bundle.Manifest.Name,-20} batch {batchSize,2}: {tokensPerSecond,8:N0} tokens/s, {total * 1e6 / tokens:F1} µs a token; {macs / 1e3:N0}k multiply-adds a token: "
+                    + $"{2 * macs * tokensPerSecond / 1e9:F2} GFLOP/s over the whole pipeline, {2 * macs * networkTokensPerSecond / 1e9:F2} in the network = {2 * macs * networkTokensPerSecond / 1e9 / peak.PerCoreGflops:P1} of one core's peak"));
+                Console.WriteLine("    " + string.Join("  ", Parts.Select((part, i) => string.Create(CultureInfo.InvariantCulture, $"{part} {seconds[i] / total:P0} ({seconds[i] * 1e6 / tokens:F2} µs/token)"))));
+            }
+        }
+        foreach (var model in models)
+            model.Dispose();
+    }
+
+    /// <summary>Seconds spent in each of <see cref="Parts"/>, and the tokens tagged.</summary>
+    private static (double[] Seconds, long Tokens) Profile(NerModel model, ModelBundle bundle, string[] texts, int batchSize, TimeSpan duration)
+    {
+        var builder = new BatchBuilder(bundle.Words, bundle.Characters, bundle.Network.Config);
+        var network = bundle.Network;
+        var ticks = new long[Parts.Length];
+        long tokens = 0;
+        var next = 0;
+        var clock = Stopwatch.StartNew();
+        using var _ = inference_mode();
+        while (clock.Elapsed < duration)
+        {
+            var start = Now();
+            var sentences = new List<IReadOnlyList<string>>();
+            for (var i = 0; i < batchSize; i++)
+            {
+                foreach (var sentence in model.Prepare(texts[next++ % texts.Length]).Sentences)
+                    sentences.Add(sentence.Select(t => t.Text).ToArray());
+            }
+            sentences.Sort((a, b) => a.Count.CompareTo(b.Count));
+            var mark = Lap(ticks, 0, start);
+
+            using var scope = NewDisposeScope();
+            using var batch = builder.Build(sentences, CPU);
+            mark = Lap(ticks, 1, mark);
+            var input = network.InferenceInput(batch);
+            mark = Lap(ticks, 2, mark);
+            var encoded = network.EncodedTokens(input, batch);
+            mark = Lap(ticks, 3, mark);
+            var scores = network.TagLogProbabilities(encoded);
+            mark = Lap(ticks, 4, mark);
+            var flat = scores.data<float>().ToArray();
+            mark = Lap(ticks, 5, mark);
+            var k = model.TagSet.Count;
+            var offset = 0;
+            foreach (var sentence in sentences)
+            {
+                var sentenceScores = flat.AsSpan(offset, sentence.Count * k).ToArray();
+                offset += sentenceScores.Length;
+                var path = model.Decode(sentenceScores, Decoding.Constrained);
+                TagDecoder.Spans(path, sentenceScores, model.TagSet);
+                tokens += sentence.Count;
+            }
+            Lap(ticks, 6, mark);
+        }
+        return (ticks.Select(t => t / 1e9).ToArray(), tokens);
+    }
+
+    // Nanoseconds of the thread's CPU time (wall time where that clock is missing).
+    private static long Now() => ThreadCpuClock.IsAvailable
+        ? (long)(ThreadCpuClock.Seconds() * 1e9)
+        : (long)(Stopwatch.GetTimestamp() * (1e9 / Stopwatch.Frequency));
+
+    private static long Lap(long[] ticks, int part, long since)
+    {
+        var now = Now();
+        ticks[part] += now - since;
+        return now;
+    }
+
+    /// <summary>
+    /// Multiply-adds a token costs in the recurrent layers and the tag layer (a gated cell of g gates and hidden
+    /// size h over an input of size i: g·h·(i + h) per direction); the embedding and character lookups add no
+    /// products at inference (the character CNN is a table lookup: additions only).
+    /// </summary>
+    internal static long MultiplyAddsPerToken(NetworkConfig config)
+    {
+        var gates = config.Cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
+        var directions = config.Bidirectional ? 2 : 1;
+        long input = config.WordDimension + (config.UseCharacters ? config.CharFilters : 0) + (config.UseCasing ? config.CasingDimension : 0);
+        long total = 0;
+        for (var layer = 0; layer < config.Layers; layer++)
+        {
+            total += directions * gates * (long)config.HiddenSize * (input + config.HiddenSize);
+            input = directions * config.HiddenSize;
+        }
+        return total + input * config.TagCount;
+    }
+}
+
+/// <summary>The CPU's fp32 peak from /proc/cpuinfo: cores × FMA units × vector lanes × 2 FLOPs × clock.</summary>
+internal sealed record CpuPeak(double PerCoreGflops, double TotalGflops, string Explanation)
+{
+    public static CpuPeak Describe()
+    {
+        var info = File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : "";
+        string Field(string name) => info.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+        var flags = Field("flags").Split(' ');
+        var lanes = flags.Contains("avx512f") ? 16 : flags.Contains("avx") ? 8 : 4;
+        var fma = flags.Contains("fma");
+        var megahertz = double.TryParse(Field("cpu MHz"), CultureInfo.InvariantCulture, out var mhz) ? mhz : 0;
+        // Two FMA pipes per core on the x86 server cores of recent years (AMD Zen 1–4, Intel since Haswell);
+        // /proc/cpuinfo cannot tell, so this is the one assumption here.
+        const int fmaUnits = 2;
+        var perCore = fmaUnits * lanes * (fma ? 2 : 1) * megahertz / 1000;
+        // Counted from /proc/cpuinfo: the runtime's processor count follows CPU quotas and affinity.
+        var cores = Math.Max(1, info.Split('\n').Count(l => l.StartsWith("processor", StringComparison.Ordinal)));
+        return new CpuPeak(perCore, perCore * cores, string.Create(CultureInfo.InvariantCulture,
+            $"CPU {Field("model name")}, {cores} cores at {megahertz:F0} MHz, {(fma ? "FMA" : "no FMA")}, {lanes} fp32 lanes ({(lanes == 16 ? "AVX-512" : lanes == 8 ? "AVX2" : "SSE")}): "
+            + $"fp32 peak {fmaUnits} FMA units × {lanes} lanes × {(fma ? 2 : 1)} FLOPs × {megahertz / 1000:F3} GHz = {perCore:F1} GFLOP/s a core, {perCore * cores:F1} GFLOP/s for {cores}"));
+    }
+}
