@@ -111,7 +111,9 @@ internal static class ProfileBenchmark
                 var sentenceScores = flat.AsSpan(offset, sentence.Count * k).ToArray();
                 offset += sentenceScores.Length;
                 var path = model.Decode(sentenceScores, Decoding.Constrained);
-                TagDecoder.Spans(path, sentenceScores, model.TagSet);
+                var lattice = TagLattice.Build(sentenceScores, model.TagSet, model.Temperature);
+                foreach (var span in TagDecoder.Spans(path, model.TagSet))
+                    lattice.SpanProbability(span.Label, span.Start, span.End);
                 tokens += sentence.Count;
             }
             Lap(ticks, 6, mark);

@@ -31,7 +31,7 @@ public sealed class BatchingOptions
 
     /// <summary>
     /// Most tokens admitted and not yet tagged (queued, or taken into a batch that has not run yet); past it
-    /// <see cref="BatchingTagger.TagAsync"/> throws <see cref="QueueFullException"/> at once. A text is always
+    /// <see cref="BatchingTagger.TagAllAsync"/> throws <see cref="QueueFullException"/> at once. A text is always
     /// admitted when nothing else is waiting, so no text is refused for its size alone.
     /// </summary>
     public int QueueTokenBudget { get; set; } = 200_000;

@@ -26,8 +26,8 @@ public sealed class NerModelTests : IDisposable
         var prepared = model.Prepare(text);
         var sentences = prepared.Sentences.Select(s => (IReadOnlyList<string>)s.Select(t => t.Text).ToArray()).ToArray();
         var scores = model.PredictLogProbabilities(sentences);
-        var alone = scores.Select(s => model.Decode(s, Decoding.Constrained)).ToArray();
-        Assert.Equal(alone, model.DecodeText(sentences, scores, Decoding.Constrained));
+        var alone = scores.Select(s => model.Decode(s, NerService.Model.Inference.Decoding.Constrained)).ToArray();
+        Assert.Equal(alone, model.DecodeText(sentences, scores, NerService.Model.Inference.Decoding.Constrained));
 
         var entities = model.Tag([text], includeTokens: true)[0];
         var tokens = entities.Tokens!.Select(t => t.Tag).ToArray();
