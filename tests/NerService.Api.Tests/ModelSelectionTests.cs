@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using NerService.Api.Monitoring;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests;
@@ -72,7 +74,9 @@ public sealed class ModelSelectionTests(ServiceFixture fixture)
         await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = Text, model = "fast", store = false }));
         await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text = "Paris.", store = false }));
 
-        var metrics = await (await client.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        // On the metrics listener (Ner:Metrics:Port), not on the public port.
+        using var scraper = new HttpClient { BaseAddress = factory.Services.GetRequiredService<MetricsServer>().Address };
+        var metrics = await (await scraper.GetAsync("/metrics")).Content.ReadAsStringAsync();
 
         Assert.Contains("ner_tokens_processed_total{model=\"fast\"} 10", metrics);
         Assert.Contains("ner_tokens_processed_total{model=\"default\"} 2", metrics);

@@ -73,7 +73,7 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         Assert.Contains("ner_inference_seconds_count{model=\"default\"} 1", metrics);
         Assert.Contains("ner_tokens_processed_total{model=\"default\"} 5", metrics);
         Assert.Contains("ner_store_batch_documents_count 1", metrics);
-        Assert.Contains("ner_admitted_tokens 0", metrics);
+        Assert.Contains("ner_admitted_tokens{model=\"default\"} 0", metrics);
     }
 
     [Theory]

@@ -14,6 +14,7 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Limits:MaxTextCharacters", "0")]
     [InlineData("Ner:Device", "tpu")]
     [InlineData("Ner:TorchThreads", "-1")]
+    [InlineData("Ner:DocumentConsistency", "1.5")]
     [InlineData("Ner:Batching:InferenceThreads", "-1")]
     [InlineData("Ner:ApiKeys:0", "a-key-in-the-format-before-tenancy")]
     [InlineData("Ner:Batching:QueueTokenBudget", "0")]

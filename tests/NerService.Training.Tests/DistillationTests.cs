@@ -95,7 +95,8 @@ public sealed class DistillationTests(TinyTeacher teacher) : IClassFixture<TinyT
         var options = StudentOptions("self.bundle") with { InitFrom = teacher.BundlePath, DistillationTemperature = 1, LearningRate = 1e-12, Epochs = 1 };
         var history = new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
 
-        Assert.InRange(history[0].SoftLoss!.Value, 0, 1e-5);
+        // KL divergence is never negative in exact arithmetic; float rounding leaves it a hair either side of 0.
+        Assert.InRange(history[0].SoftLoss!.Value, -1e-6, 1e-5);
         Assert.Equal(1.0, history[0].F1);
     }
 

@@ -36,6 +36,13 @@ public sealed class NerOptions
     /// </summary>
     public int TorchThreads { get; set; }
 
+    /// <summary>
+    /// Document consistency: within one text, a name tagged with at least this probability on each of its tokens
+    /// decides the other mentions of the same string (a surname after the full name, a team in every row of a
+    /// table). 0 turns it off. Default 0.9, which raised validation F1 at every casing (README).
+    /// </summary>
+    public double DocumentConsistency { get; set; } = 0.9;
+
     /// <summary>How concurrent requests are gathered into batches for the model.</summary>
     public BatchingSettings Batching { get; set; } = new();
 

@@ -38,6 +38,8 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
                 RequireRange(failures, $"{section}:Models:{model}:InferenceThreads", threads, 0, 1024);
         }
 
+        if (options.DocumentConsistency is < 0 or >= 1 || double.IsNaN(options.DocumentConsistency))
+            failures.Add($"{section}:DocumentConsistency must be 0 (off) or a probability below 1 (was {options.DocumentConsistency}).");
         if (options.TorchThreads < 0)
             failures.Add($"{section}:TorchThreads must be 0 (the cores shared among inference threads) or a positive number of threads (was {options.TorchThreads}).");
         if (!Devices.Contains(options.Device, StringComparer.OrdinalIgnoreCase))

@@ -49,6 +49,7 @@ internal static class TaggerSetup
         try
         {
             model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
+            model.ConsistencyConfidence = options.DocumentConsistency > 0 ? options.DocumentConsistency : null;
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {

@@ -9,8 +9,9 @@ namespace NerService.Model.Corpus;
 /// </summary>
 public static class RunningText
 {
-    private static readonly HashSet<string> NoSpaceBefore = [",", ".", ":", ";", "!", "?", ")", "]", "}", "%", "'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "..."];
-    private static readonly HashSet<string> NoSpaceAfter = ["(", "[", "{", "$", "US$"];
+    // Case-insensitive, so that a re-cased document ("'S", "N'T", "us$") is written back with the same spacing.
+    private static readonly HashSet<string> NoSpaceBefore = new([",", ".", ":", ";", "!", "?", ")", "]", "}", "%", "'s", "n't", "'re", "'ve", "'ll", "'d", "'m", "..."], StringComparer.OrdinalIgnoreCase);
+    private static readonly HashSet<string> NoSpaceAfter = new(["(", "[", "{", "$", "US$"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The document as text, sentences joined by <paramref name="separator"/>, and each token's character span.</summary>
     public static (string Text, List<(int Start, int End)[]> Offsets) Detokenize(IReadOnlyList<ConllSentence> document, string separator)
