@@ -157,8 +157,9 @@ use_settings
 random() { head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$1"; }
 password="$(random 24)"
 api_key="$(random 32)"
+# The checks read stored documents back, so the test's key is a reviewer (the template's first key only tags).
 sed -e "s/CHANGE-me-to-a-long-random-string/$password/g" -e "s/CHANGE-me-first-client-key/$api_key/" \
-  deploy/.env.example >"$state/deploy.env"
+  -e "s/^Ner__ApiKeys__0__Role=tagger\$/Ner__ApiKeys__0__Role=reviewer/" deploy/.env.example >"$state/deploy.env"
 if grep -v '^#' "$state/deploy.env" | grep -q CHANGE; then
   fail "deploy/.env.example: every CHANGE value is replaced ($(grep -v '^#' "$state/deploy.env" | grep -c CHANGE) left)"
 fi
@@ -281,8 +282,18 @@ for id in "${replicas[0]}" "$gateway_id"; do
   if docker exec "$id" sh -c 'echo x > /usr/local/probe' 2>/dev/null; then fail "$(name_of "$id"): writing to /usr/local is refused"; else pass "$(name_of "$id"): writing to /usr/local is refused"; fi
 done
 
+wait_healthy() { # container id, seconds
+  for _ in $(seq "$2"); do
+    [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
 # nginx's state lives in a tmpfs that must belong to its user: a root-owned one made the gateway restart forever.
 cache_owner="$(docker exec "$gateway_id" stat -c %u:%g /var/cache/nginx)"
+# Its health check may not have run yet on a busy machine ("starting"): give it time, then read both.
+wait_healthy "$gateway_id" 120 || true
 restarts="$(docker inspect -f '{{.RestartCount}} {{.State.Health.Status}}' "$gateway_id")"
 if [ "$cache_owner" = 101:101 ] && [ "$restarts" = "0 healthy" ]; then
   pass "the gateway's /var/cache/nginx tmpfs belongs to 101:101; healthy, never restarted"
@@ -317,13 +328,6 @@ stop_load() {
 load_result() { # "N requests, M failed (codes)"
   cat "$state"/load.*.codes | sort | uniq -c | awk '{ total += $1; if ($2 != 200) { bad += $1; codes = codes " " $2 "x" $1 } }
     END { printf "%d requests, %d failed%s", total, bad, (bad ? " (" substr(codes, 2) ")" : "") }'
-}
-wait_healthy() { # container id, seconds
-  for _ in $(seq "$2"); do
-    [ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] && return 0
-    sleep 1
-  done
-  return 1
 }
 # nginx before 1.27.3 (the stand-in) resolves the replicas' name only at start and reload: a restarted
 # replica may come back with another address (deploy/nginx/upstream.static.conf).
