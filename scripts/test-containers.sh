@@ -382,10 +382,11 @@ start_load
   date +%s.%N >"$state/direct.end"
 ) &
 direct_pid=$!
-# Until the replica reports the batch in progress (its own metrics, read from inside the network).
+# Until the replica reports the batch in progress (its own metrics on Ner:Metrics:Port 9090, read from inside
+# the network).
 in_progress=""
 for _ in $(seq 120); do
-  in_progress="$(docker exec "$gateway_id" wget -q -O - "http://$second_ip:8080/metrics" 2>/dev/null \
+  in_progress="$(docker exec "$gateway_id" wget -q -O - "http://$second_ip:9090/metrics" 2>/dev/null \
     | awk '/^http_requests_in_progress\{.*ner\/batch/ { n += $NF } END { print n + 0 }')"
   [ "${in_progress:-0}" -ge 1 ] && break
   sleep 0.25
