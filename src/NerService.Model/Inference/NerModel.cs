@@ -116,8 +116,9 @@ public sealed class NerModel : IDisposable
             var entities = new List<EntitySpan>();
             var tokens = includeTokens[i] ? new List<TokenPrediction>(text.TokenCount) : null;
             var first = next;
-            var paths = DecodeText(text.Sentences.Select(s => s.Select(t => t.Text).ToArray()).ToArray(),
-                logProbabilities.AsSpan(first, text.Sentences.Count).ToArray(), decoding);
+            // The token strings were gathered for the forward pass above: the same lists, not new copies.
+            var paths = DecodeText(sentences.GetRange(first, text.Sentences.Count),
+                logProbabilities[first..(first + text.Sentences.Count)], decoding);
             var possible = includeAlternatives?[i] == true ? new List<EntityAlternative>() : null;
             foreach (var sentence in text.Sentences)
             {

@@ -265,19 +265,22 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             average.add_(weights - average, alpha: 1.0 / count);
     }
 
+    /// <summary>The network shape the options ask for, over the given vocabulary and tag sizes.</summary>
+    private NetworkConfig WithArchitecture(NetworkConfig config) => config with
+    {
+        UseCharacters = options.UseCharacters,
+        UseCasing = options.UseCasing,
+        Cell = options.Cell,
+        Bidirectional = options.Bidirectional,
+        HiddenSize = options.HiddenSize,
+        Layers = options.Layers,
+        Dropout = options.Dropout,
+    };
+
     /// <summary>A fresh student for the teacher: its vocabularies, tags and word vectors, the architecture of the options.</summary>
     private ModelBundle CreateStudent(ModelBundle teacher)
     {
-        var config = teacher.Network.Config with
-        {
-            UseCharacters = options.UseCharacters,
-            UseCasing = options.UseCasing,
-            Cell = options.Cell,
-            Bidirectional = options.Bidirectional,
-            HiddenSize = options.HiddenSize,
-            Layers = options.Layers,
-            Dropout = options.Dropout,
-        };
+        var config = WithArchitecture(teacher.Network.Config);
         var network = new TaggerNetwork(config);
         using (no_grad())
             network.WordEmbedding.weight!.copy_(teacher.Network.WordEmbedding.weight!);
@@ -301,20 +304,13 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var vectors = options.EmbeddingsPath is null ? null : PretrainedVectors.Load(options.EmbeddingsPath);
         var (words, initial) = Vocabulary(train, vectors);
         var characters = new CharVocabulary(new string(train.SelectMany(s => s.Tokens).SelectMany(w => w).Distinct().Order().ToArray()));
-        var config = new NetworkConfig
+        var config = WithArchitecture(new NetworkConfig
         {
             WordVocabularySize = words.Count,
             WordDimension = vectors?.Dimension ?? 100,
             CharVocabularySize = characters.Count,
-            UseCharacters = options.UseCharacters,
-            UseCasing = options.UseCasing,
-            Cell = options.Cell,
-            Bidirectional = options.Bidirectional,
-            HiddenSize = options.HiddenSize,
-            Layers = options.Layers,
-            Dropout = options.Dropout,
             TagCount = tags.Count,
-        };
+        });
         var network = new TaggerNetwork(config);
         if (initial is not null)
         {
