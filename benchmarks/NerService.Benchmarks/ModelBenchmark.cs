@@ -27,36 +27,37 @@ internal static class ModelBenchmark
         var memorySentences = new Option<int>("--memory-sentences") { Description = "Sentences tagged for the memory check.", DefaultValueFactory = _ => 100_000 };
         var workers = new Option<int>("--workers") { Description = "Threads tagging batches side by side, sharing one model, as the service's inference threads do (default: one per core).", DefaultValueFactory = _ => BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU) };
         var threads = new Option<int?>("--threads") { Description = "libtorch CPU threads per forward pass (default: cores / workers, as in the service)." };
+        var libTorch = new Option<bool>("--libtorch-lstm") { Description = "Also measure each bundle with libtorch's own LSTM instead of the C# CPU tagger (CpuLstmTagger), in the same run." };
         var command = new Command("model", "Tokens/s at batch 64 and batch 1, and memory growth over many sentences.")
         {
-            bundle, data, seconds, warmUp, memorySentences, threads, workers,
+            bundle, data, seconds, warmUp, memorySentences, threads, workers, libTorch,
         };
         command.SetAction(parse =>
         {
             TorchRuntime.SetThreads(parse.GetValue(threads) ?? TorchRuntime.ThreadsPerPass(parse.GetValue(workers)));
-            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(memorySentences), parse.GetValue(workers));
+            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(memorySentences), parse.GetValue(workers), parse.GetValue(libTorch));
         });
         return command;
     }
 
-    private static void Run(string[] bundlePaths, string dataPath, TimeSpan warmUp, TimeSpan duration, int memorySentences, int workers)
+    private static void Run(string[] bundlePaths, string dataPath, TimeSpan warmUp, TimeSpan duration, int memorySentences, int workers, bool libTorchToo)
     {
         var sentences = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2)
             .Select(s => string.Join(' ', s.Tokens))
             .ToArray();
         var models = new List<NerModel>();
-        foreach (var path in bundlePaths)
+        foreach (var (path, cpuKernel) in bundlePaths.SelectMany(p => libTorchToo ? new[] { (p, true), (p, false) } : [(p, true)]))
         {
             // Resident memory a model adds: loaded and warmed up (its first passes allocate libtorch's buffers).
             GC.Collect();
             var unloaded = ResidentBytes();
-            var loaded = NerModel.Load(path);
+            var loaded = NerModel.Load(path, cpuKernel: cpuKernel);
             MeasureParallel(loaded, sentences, 64, TimeSpan.FromSeconds(1), workers);
             GC.Collect();
             var warmedUp = ResidentBytes();
             models.Add(loaded);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"model {loaded.Info.Name} {loaded.Info.Version} ({path}, {new FileInfo(path).Length / 1048576.0:F1} MB): resident memory +{(warmedUp - unloaded) / 1048576.0:F0} MB loaded and warmed up"));
+                $"model {Label(loaded)} {loaded.Info.Version} ({path}, {new FileInfo(path).Length / 1048576.0:F1} MB): resident memory +{(warmedUp - unloaded) / 1048576.0:F0} MB loaded and warmed up"));
         }
         Console.WriteLine($"{sentences.Length} sentences from {dataPath}; {workers} workers, {TorchSharp.torch.get_num_threads()} libtorch threads each; {Environment.ProcessorCount} cores");
 
@@ -70,7 +71,7 @@ internal static class ModelBenchmark
                 MeasureParallel(each, sentences, batchSize, warmUp, parallel);
                 var (tokens, elapsed, calls, cpuSeconds) = MeasureParallel(each, sentences, batchSize, duration, parallel);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{each.Info.Name,-20} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call); "
+                    $"{Label(each),-30} batch {batchSize,3}, {parallel} worker{(parallel == 1 ? " " : "s")}: {tokens / elapsed.TotalSeconds,10:N0} tokens/s  ({tokens:N0} tokens, {calls:N0} calls, {elapsed.TotalMilliseconds * parallel / calls:F2} ms/call); "
                     + $"{tokens / cpuSeconds,10:N0} tokens per CPU-second of the tagging threads ({cpuSeconds / (elapsed.TotalSeconds * parallel):P0} of their wall time on a CPU)"));
             }
         }
@@ -113,8 +114,10 @@ internal static class ModelBenchmark
         process.Refresh();
         var after = process.WorkingSet64;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"memory ({model.Info.Name}): {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
+            $"memory ({Label(model)}): {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
     }
+
+    private static string Label(NerModel model) => model.UsesCpuKernel ? model.Info.Name : $"{model.Info.Name} (libtorch LSTM)";
 
     private static long ResidentBytes()
     {

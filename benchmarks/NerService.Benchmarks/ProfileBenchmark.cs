@@ -30,53 +30,58 @@ internal static class ProfileBenchmark
         };
         var data = new Option<string>("--data") { Description = "CoNLL file whose sentences are tagged.", DefaultValueFactory = _ => "../shared/data/conll2003/valid.txt" };
         var seconds = new Option<double>("--seconds") { Description = "Time per model and batch size.", DefaultValueFactory = _ => 10 };
+        var libTorch = new Option<bool>("--libtorch-lstm") { Description = "Also profile each bundle with libtorch's own LSTM instead of the C# CPU tagger (CpuLstmTagger)." };
         var command = new Command("profile", "Time per part of a forward pass at batch 64 and 1, FLOPs per token and the share of the CPU's peak.")
         {
-            bundle, data, seconds,
+            bundle, data, seconds, libTorch,
         };
         command.SetAction(parse =>
         {
             TorchRuntime.SetThreads(1);
-            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(seconds)));
+            Run(parse.GetValue(bundle)!, parse.GetValue(data)!, TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(libTorch));
         });
         return command;
     }
 
     private static readonly string[] Parts = ["tokenize", "build batch", "input features", "encoder", "tags + softmax", "copy out", "decode"];
 
-    private static void Run(string[] bundlePaths, string dataPath, TimeSpan duration)
+    private static void Run(string[] bundlePaths, string dataPath, TimeSpan duration, bool libTorchToo)
     {
         var texts = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2).Select(s => string.Join(' ', s.Tokens)).ToArray();
         var peak = CpuPeak.Describe();
         Console.WriteLine(peak.Explanation);
-        var bundles = bundlePaths.Select(ModelBundle.Load).ToList();
-        var models = bundles.Select(b => new NerModel(b, CPU)).ToList();
+        var loads = bundlePaths.SelectMany(p => libTorchToo ? new[] { (p, true), (p, false) } : [(p, true)]).ToList();
+        var bundles = loads.Select(l => ModelBundle.Load(l.Item1)).ToList();
+        var models = bundles.Zip(loads, (b, l) => new NerModel(b, CPU, cpuKernel: l.Item2)).ToList();
         foreach (var batchSize in new[] { 64, 1 })
         {
             foreach (var (bundle, model) in bundles.Zip(models))
             {
                 Profile(model, bundle, texts, batchSize, TimeSpan.FromSeconds(2));
-                var (seconds, tokens) = Profile(model, bundle, texts, batchSize, duration);
+                var (seconds, inputProduct, tokens) = Profile(model, bundle, texts, batchSize, duration);
                 var total = seconds.Sum();
                 var macs = MultiplyAddsPerToken(bundle.Network.Config);
                 var tokensPerSecond = tokens / total;
                 var networkTokensPerSecond = tokens / (seconds[2] + seconds[3] + seconds[4]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{bundle.Manifest.Name,-20} batch {batchSize,2}: {tokensPerSecond,8:N0} tokens/s, {total * 1e6 / tokens:F1} µs a token; {macs / 1e3:N0}k multiply-adds a token: "
+                    $"{(model.UsesCpuKernel ? bundle.Manifest.Name : bundle.Manifest.Name + " (libtorch LSTM)"),-36} batch {batchSize,2}: {tokensPerSecond,8:N0} tokens/s, {total * 1e6 / tokens:F1} µs a token; {macs / 1e3:N0}k multiply-adds a token: "
                     + $"{2 * macs * tokensPerSecond / 1e9:F2} GFLOP/s over the whole pipeline, {2 * macs * networkTokensPerSecond / 1e9:F2} in the network = {2 * macs * networkTokensPerSecond / 1e9 / peak.PerCoreGflops:P1} of one core's peak"));
                 Console.WriteLine("    " + string.Join("  ", Parts.Select((part, i) => string.Create(CultureInfo.InvariantCulture, $"{part} {seconds[i] / total:P0} ({seconds[i] * 1e6 / tokens:F2} µs/token)"))));
+                if (inputProduct > 0)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    of the encoder, the input product of all tokens at once: {inputProduct * 1e6 / tokens:F2} µs/token"));
             }
         }
         foreach (var model in models)
             model.Dispose();
     }
 
-    /// <summary>Seconds spent in each of <see cref="Parts"/>, and the tokens tagged.</summary>
-    private static (double[] Seconds, long Tokens) Profile(NerModel model, ModelBundle bundle, string[] texts, int batchSize, TimeSpan duration)
+    /// <summary>Seconds spent in each of <see cref="Parts"/> (and of the encoder's, in the C# tagger's input product), and the tokens tagged.</summary>
+    private static (double[] Seconds, double InputProductSeconds, long Tokens) Profile(NerModel model, ModelBundle bundle, string[] texts, int batchSize, TimeSpan duration)
     {
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, bundle.Network.Config);
         var network = bundle.Network;
         var ticks = new long[Parts.Length];
+        long inputProduct = 0;
         long tokens = 0;
         var next = 0;
         var clock = Stopwatch.StartNew();
@@ -93,17 +98,36 @@ internal static class ProfileBenchmark
             sentences.Sort((a, b) => a.Count.CompareTo(b.Count));
             var mark = Lap(ticks, 0, start);
 
-            using var scope = NewDisposeScope();
-            using var batch = builder.Build(sentences, CPU);
-            mark = Lap(ticks, 1, mark);
-            var input = network.InferenceInput(batch);
-            mark = Lap(ticks, 2, mark);
-            var encoded = network.EncodedTokens(input, batch);
-            mark = Lap(ticks, 3, mark);
-            var scores = network.TagLogProbabilities(encoded);
-            mark = Lap(ticks, 4, mark);
-            var flat = scores.data<float>().ToArray();
-            mark = Lap(ticks, 5, mark);
+            float[] flat;
+            if (model.CpuKernel is { } kernel)
+            {
+                // No tensors to build and nothing to copy out: those parts stay at zero.
+                mark = Lap(ticks, 1, mark);
+                var features = kernel.InputFeatures(sentences);
+                mark = Lap(ticks, 2, mark);
+                var gates = kernel.InputGates(features);
+                var product = Now() - mark;
+                var hidden = kernel.Encode(gates, sentences);
+                mark = Lap(ticks, 3, mark);
+                inputProduct += product;
+                flat = kernel.TagLogProbabilities(hidden, sentences).SelectMany(x => x).ToArray();
+                mark = Lap(ticks, 4, mark);
+                mark = Lap(ticks, 5, mark);
+            }
+            else
+            {
+                using var scope = NewDisposeScope();
+                using var batch = builder.Build(sentences, CPU);
+                mark = Lap(ticks, 1, mark);
+                var input = network.InferenceInput(batch);
+                mark = Lap(ticks, 2, mark);
+                var encoded = network.EncodedTokens(input, batch);
+                mark = Lap(ticks, 3, mark);
+                var scores = network.TagLogProbabilities(encoded);
+                mark = Lap(ticks, 4, mark);
+                flat = scores.data<float>().ToArray();
+                mark = Lap(ticks, 5, mark);
+            }
             var k = model.TagSet.Count;
             var offset = 0;
             foreach (var sentence in sentences)
@@ -118,7 +142,7 @@ internal static class ProfileBenchmark
             }
             Lap(ticks, 6, mark);
         }
-        return (ticks.Select(t => t / 1e9).ToArray(), tokens);
+        return (ticks.Select(t => t / 1e9).ToArray(), inputProduct / 1e9, tokens);
     }
 
     // Nanoseconds of the thread's CPU time (wall time where that clock is missing).

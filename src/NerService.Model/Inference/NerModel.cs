@@ -1,6 +1,7 @@
 using NerService.Model.Bundles;
 using NerService.Model.Decoding;
 using NerService.Model.Features;
+using NerService.Model.Network;
 using NerService.Model.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -23,14 +24,22 @@ public sealed class NerModel : IDisposable
     private readonly ModelBundle bundle;
     private readonly BatchBuilder batches;
     private readonly NerTokenizer tokenizer = NerTokenizer.Default;
+    private readonly CpuLstmTagger? cpuTagger;
 
-    public NerModel(ModelBundle bundle, Device device)
+    /// <param name="bundle">The bundle, owned by the model from now on.</param>
+    /// <param name="device">Where the network runs.</param>
+    /// <param name="cpuKernel">
+    /// Tag with <see cref="CpuLstmTagger"/> where it applies (a single-layer LSTM on the CPU): it copies the
+    /// weights once, so only for weights that no longer change (a trainer evaluating between updates passes false).
+    /// </param>
+    public NerModel(ModelBundle bundle, Device device, bool cpuKernel = false)
     {
         this.bundle = bundle;
         Device = device;
         bundle.Network.to(device);
         bundle.Network.eval();
         batches = new BatchBuilder(bundle.Words, bundle.Characters, bundle.Network.Config);
+        cpuTagger = cpuKernel ? CpuLstmTagger.TryCreate(bundle.Network, bundle.Words, bundle.Characters, device) : null;
         var manifest = bundle.Manifest;
         Temperature = manifest.Calibration?.Temperature ?? 1;
         Info = new ModelInfo(
@@ -45,14 +54,23 @@ public sealed class NerModel : IDisposable
             manifest.Training.SourceCommit);
     }
 
-    /// <summary>Loads a bundle. <paramref name="device"/> is <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c>.</summary>
-    public static NerModel Load(string bundlePath, string device = "cpu", string? libTorchDirectory = null)
+    /// <summary>
+    /// Loads a bundle to serve. <paramref name="device"/> is <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c> or <c>auto</c>;
+    /// <paramref name="cpuKernel"/> false keeps libtorch's own LSTM on the CPU (to compare the two).
+    /// </summary>
+    public static NerModel Load(string bundlePath, string device = "cpu", string? libTorchDirectory = null, bool cpuKernel = true)
     {
         var target = TorchRuntime.Resolve(device, libTorchDirectory);
-        return new NerModel(ModelBundle.Load(bundlePath), target);
+        return new NerModel(ModelBundle.Load(bundlePath), target, cpuKernel);
     }
 
     public ModelInfo Info { get; }
+
+    /// <summary>Whether the forward pass runs in <see cref="CpuLstmTagger"/> rather than libtorch's LSTM.</summary>
+    public bool UsesCpuKernel => cpuTagger is not null;
+
+    /// <summary>The C# forward pass, where it applies: for the profiler.</summary>
+    internal CpuLstmTagger? CpuKernel => cpuTagger;
 
     public Device Device { get; }
 
@@ -254,6 +272,13 @@ public sealed class NerModel : IDisposable
             for (var first = 0; first < order.Length; first += MaxBatchSentences)
             {
                 var members = order.AsSpan(first, Math.Min(MaxBatchSentences, order.Length - first)).ToArray();
+                if (cpuTagger is not null)
+                {
+                    var scored = cpuTagger.LogProbabilities(members.Select(p => pieces[p].Words).ToArray());
+                    for (var m = 0; m < members.Length; m++)
+                        pieceScores[members[m]] = scored[m];
+                    continue;
+                }
                 using var scope = NewDisposeScope();
                 using var batch = batches.Build(members.Select(p => pieces[p].Words).ToArray(), Device);
                 // [tokens, tags], sentence after sentence: only real tokens leave the network.
@@ -285,7 +310,10 @@ public sealed class NerModel : IDisposable
         return result;
     }
 
-    public void Dispose() => bundle.Dispose();
+    public void Dispose()
+    {
+        bundle.Dispose();
+    }
 
     private IEnumerable<int> WindowStarts(int length)
     {

@@ -203,7 +203,7 @@ public static class TrainingCommands
             var dataPath = parse.GetValue(data)!.FullName;
             // The model owns the bundle and disposes it; the bundle is kept to write it back with the temperature.
             var bundle = ModelBundle.Load(modelPath);
-            using var loaded = new NerModel(bundle, TorchSharp.torch.CPU) { Temperature = 1 };
+            using var loaded = new NerModel(bundle, TorchSharp.torch.CPU, cpuKernel: true) { Temperature = 1 };
             var chosen = parse.GetValue(casings) is { Length: > 0 } given ? given.Distinct().ToArray() : [TextCasing.Original];
             var gold = ConllReader.ReadFile(dataPath, loaded.TagSet.Scheme, parse.GetValue(scheme));
             var sentences = chosen.SelectMany(c => Recasing.Apply(gold, c)).ToList();
@@ -300,7 +300,8 @@ public static class TrainingCommands
     {
         if (consistency is not (null or (> 0 and < 1)))
             throw new ArgumentException($"--consistency must be a probability between 0 and 1, not {consistency}.");
-        return new NerModel(ModelBundle.Load(path), TorchRuntime.Resolve("cpu")) { ConsistencyConfidence = consistency };
+        // What the service runs: the C# CPU tagger where it applies (it scores what libtorch's LSTM scores).
+        return new NerModel(ModelBundle.Load(path), TorchRuntime.Resolve("cpu"), cpuKernel: true) { ConsistencyConfidence = consistency };
     }
 
     // Expected failures (bad files, bad options) print one clear line, not a stack trace.

@@ -1,0 +1,99 @@
+using NerService.Model.Features;
+using NerService.Model.Network;
+using static TorchSharp.torch;
+
+namespace NerService.Model.Tests.Network;
+
+/// <summary>The C# forward pass must give what libtorch's gives, token for token, whatever the sizes.</summary>
+public class CpuLstmTaggerTests
+{
+    private static readonly string[][] Sentences =
+    [
+        .. InferencePathTests.Sentences,
+        ["ÄÖÜ", "naïve", "🙂", "x", "Schleswig-Holstein-Internationalisation"],
+        [],
+        ["a"],
+    ];
+
+    [Theory]
+    [InlineData(true, 8, 3)]
+    [InlineData(false, 8, 3)]
+    [InlineData(true, 5, 4)]
+    [InlineData(true, 64, 3)]
+    public void TheCpuTaggerGivesTheLogProbabilitiesOfLibtorchsForwardPass(bool bidirectional, int hidden, int kernelWidth)
+    {
+        var (network, builder, words, characters) = Network(bidirectional, hidden, kernelWidth);
+        var tagger = CpuLstmTagger.TryCreate(network, words, characters, CPU);
+        Assert.NotNull(tagger);
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        using var batch = builder.Build(Sentences, CPU);
+        var expected = network.TokenLogProbabilities(batch).data<float>().ToArray();
+
+        var actual = tagger.LogProbabilities(Sentences);
+
+        Assert.Equal(Sentences.Length, actual.Length);
+        var tags = network.Config.TagCount;
+        var offset = 0;
+        for (var s = 0; s < Sentences.Length; s++)
+        {
+            Assert.Equal(Sentences[s].Length * tags, actual[s].Length);
+            for (var i = 0; i < actual[s].Length; i++)
+            {
+                var difference = Math.Abs(expected[offset + i] - actual[s][i]);
+                Assert.True(difference < 1e-5, $"sentence {s}, token {i / tags}, tag {i % tags}: differs by {difference}");
+            }
+            offset += actual[s].Length;
+        }
+    }
+
+    [Fact]
+    public void ASentenceGetsTheSameScoresAloneAsInABatch()
+    {
+        var (network, _, words, characters) = Network(true, 8, 3);
+        var tagger = CpuLstmTagger.TryCreate(network, words, characters, CPU)!;
+        var together = tagger.LogProbabilities(Sentences);
+        for (var s = 0; s < Sentences.Length; s++)
+            Assert.Equal(together[s], tagger.LogProbabilities([Sentences[s]])[0]);
+    }
+
+    [Fact]
+    public void OnlyASingleLayerLstmOnTheCpuHasOne()
+    {
+        var (lstm, _, words, characters) = Network(true, 8, 3);
+        Assert.NotNull(CpuLstmTagger.TryCreate(lstm, words, characters, CPU));
+        var (gru, _) = InferencePathTests.Network(RecurrentCell.Gru, true, 1, 3);
+        Assert.Null(CpuLstmTagger.TryCreate(gru, words, characters, CPU));
+        var (twoLayers, _) = InferencePathTests.Network(RecurrentCell.Lstm, true, 2, 3);
+        Assert.Null(CpuLstmTagger.TryCreate(twoLayers, words, characters, CPU));
+    }
+
+    private static (TaggerNetwork Network, BatchBuilder Builder, WordVocabulary Words, CharVocabulary Characters) Network(bool bidirectional, int hidden, int kernelWidth)
+    {
+        manual_seed(11);
+        var words = new WordVocabulary(["<pad>", "<unk>", "john", "smith", "london", "paris", "the", "of", "."]);
+        var characters = new CharVocabulary(new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray()) + "ÄÖÜï");
+        var config = new NetworkConfig
+        {
+            WordVocabularySize = words.Count,
+            WordDimension = 6,
+            CharVocabularySize = characters.Count,
+            CharDimension = 5,
+            CharFilters = 7,
+            CharKernelWidth = kernelWidth,
+            CasingDimension = 3,
+            Bidirectional = bidirectional,
+            HiddenSize = hidden,
+            TagCount = 9,
+        };
+        var network = new TaggerNetwork(config);
+        // Untrained weights are small: widen them so that the gates and the tag layer work far from zero.
+        using (no_grad())
+        {
+            foreach (var parameter in network.parameters())
+                parameter.mul_(3);
+        }
+        network.eval();
+        return (network, new BatchBuilder(words, characters, config), words, characters);
+    }
+}
