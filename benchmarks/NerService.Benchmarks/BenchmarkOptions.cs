@@ -7,7 +7,7 @@ namespace NerService.Benchmarks;
 /// <summary>What the service benchmarks run against and for how long.</summary>
 internal sealed record BenchmarkSettings(
     string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads,
-    int? InferenceThreads)
+    int? InferenceThreads, string? ModelName = null)
 {
     /// <summary>The service's inference threads: as set, or its default (one per core on a CPU).</summary>
     public int Workers => InferenceThreads ?? NerService.Model.Inference.BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU);
@@ -16,7 +16,7 @@ internal sealed record BenchmarkSettings(
     public int ThreadsPerPass => TorchThreads ?? NerService.Model.Inference.TorchRuntime.ThreadsPerPass(Workers);
 
     /// <summary>How the service runs its model, for report headings.</summary>
-    public string Describe() => $"{Workers} inference threads, {ThreadsPerPass} libtorch threads each";
+    public string Describe() => $"{(ModelName is null ? "" : $"\"model\": \"{ModelName}\", ")}{Workers} inference threads, {ThreadsPerPass} libtorch threads each";
 
     public TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(2);
 
@@ -28,9 +28,12 @@ internal sealed record BenchmarkSettings(
     {
         var environment = new Dictionary<string, string>
         {
-            ["Ner__BundlePath"] = Path.GetFullPath(BundlePath),
             ["ConnectionStrings__Postgres"] = Postgres ?? "Host=127.0.0.1;Port=1;Username=none;Database=none;Timeout=1",
         };
+        // A named model is served beside the repository's default model, as the image serves them, and chosen per request.
+        environment["Ner__BundlePath"] = Path.GetFullPath(ModelName is null ? BundlePath : "models/ner-default.bundle");
+        if (ModelName is not null)
+            environment[$"Ner__Models__{ModelName}__BundlePath"] = Path.GetFullPath(BundlePath);
         if (maxBatchSentences is { } sentences)
             environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
         if (maxDelayMs is { } delay)
@@ -67,6 +70,11 @@ internal sealed class BenchmarkOptions
         Description = "The service's inference threads (Ner:Batching:InferenceThreads), and workers of the in-process model (default: the service's, one per core).",
     };
 
+    private readonly Option<string?> model = new("--model")
+    {
+        Description = "Serve --bundle under this name beside the service's default model and ask for it in every request (\"model\": NAME).",
+    };
+
     private readonly Option<string> output = new("--output") { Description = "Also write the result table (Markdown) to this file." };
     private readonly Option<string> postgres = new("--postgres")
     {
@@ -84,6 +92,7 @@ internal sealed class BenchmarkOptions
         command.Options.Add(output);
         command.Options.Add(torchThreads);
         command.Options.Add(inferenceThreads);
+        command.Options.Add(model);
         if (withPostgres)
             command.Options.Add(postgres);
     }
@@ -111,7 +120,7 @@ internal sealed class BenchmarkOptions
         settings = new BenchmarkSettings(
             apiDll, bundlePath, dataPath, string.IsNullOrWhiteSpace(connectionString) ? null : connectionString,
             TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(output),
-            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads));
+            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads), parse.GetValue(model));
         return true;
     }
 

@@ -13,12 +13,14 @@ internal sealed record SentenceRequest(string Text, byte[] Body, int Tokens)
     /// CoNLL sentences as plain text (tokens joined by spaces), counted by <see cref="NerTokenizer.Default"/>, the
     /// tokenizer the service uses, so tokens/s here and the model's tokens/s count the same tokens.
     /// </summary>
-    public static SentenceRequest[] ReadConll(string path, bool store) =>
+    public static SentenceRequest[] ReadConll(string path, bool store, string? model = null) =>
         ConllReader.ReadFile(path, TaggingScheme.Iob2)
             .Select(sentence => string.Join(' ', sentence.Tokens))
             .Select(text => new SentenceRequest(
                 text,
-                JsonSerializer.SerializeToUtf8Bytes(new { text, store }, JsonSerializerOptions.Web),
+                model is null
+                    ? JsonSerializer.SerializeToUtf8Bytes(new { text, store }, JsonSerializerOptions.Web)
+                    : JsonSerializer.SerializeToUtf8Bytes(new { text, store, model }, JsonSerializerOptions.Web),
                 NerTokenizer.Default.Tokenize(text).Count))
             .ToArray();
 }

@@ -32,7 +32,7 @@ internal static class ServiceBenchmark
     private static async Task<int> Run(BenchmarkSettings settings)
     {
         TorchRuntime.SetThreads(settings.ThreadsPerPass);
-        var sentences = SentenceRequest.ReadConll(settings.DataPath, store: false);
+        var sentences = SentenceRequest.ReadConll(settings.DataPath, store: false, settings.ModelName);
         Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} sentences from {settings.DataPath}; "
             + $"{Environment.ProcessorCount} cores; {settings.Describe()}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics

@@ -39,8 +39,8 @@ internal static class StorageBenchmark
         var environment = settings.ServiceEnvironment(maxBatchSentences: null);
         await ServiceProcess.RunCommandAsync(settings.ApiDll, environment, "migrate");
 
-        var tagOnly = SentenceRequest.ReadConll(settings.DataPath, store: false);
-        var tagAndStore = SentenceRequest.ReadConll(settings.DataPath, store: true);
+        var tagOnly = SentenceRequest.ReadConll(settings.DataPath, store: false, settings.ModelName);
+        var tagAndStore = SentenceRequest.ReadConll(settings.DataPath, store: true, settings.ModelName);
         Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {tagOnly.Length} sentences from {settings.DataPath}; "
             + $"{Environment.ProcessorCount} cores; {Clients} clients; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(Clients + 1); // one more for reading the metrics

@@ -1,4 +1,5 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using System.Buffers;
 using NerService.Model.Features;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -82,24 +83,57 @@ public sealed class CpuLstmTagger
     /// <summary>Each sentence's tag log-probabilities, row-major [tokens, tags], as <see cref="TaggerNetwork.TokenLogProbabilities"/> gives them.</summary>
     public float[][] LogProbabilities(IReadOnlyList<IReadOnlyList<string>> sentences)
     {
-        var features = InputFeatures(sentences);
-        var gates = InputGates(features);
-        var encoded = Encode(gates, sentences);
-        return TagLogProbabilities(encoded, sentences);
+        // The working matrices of a batch of 64 sentences are megabytes: pooled, not left to the garbage collector.
+        using var work = new Workspace(this, sentences);
+        InputFeatures(sentences, work.Features);
+        InputGates(work.Features, work.Gates);
+        Encode(work.Gates, sentences, work.Encoded);
+        return TagLogProbabilities(work.Encoded, sentences);
+    }
+
+    /// <summary>The matrices of one forward pass, rented from the shared pool for its duration.</summary>
+    internal sealed class Workspace : IDisposable
+    {
+        private readonly float[] features, gates, encoded;
+        private readonly int tokens;
+        private readonly CpuLstmTagger tagger;
+
+        public Workspace(CpuLstmTagger tagger, IReadOnlyList<IReadOnlyList<string>> sentences)
+        {
+            this.tagger = tagger;
+            tokens = sentences.Sum(s => s.Count);
+            features = ArrayPool<float>.Shared.Rent(tokens * tagger.inputSize);
+            gates = ArrayPool<float>.Shared.Rent(tokens * tagger.inputBias.Length);
+            encoded = ArrayPool<float>.Shared.Rent(tokens * tagger.Directions * tagger.hidden);
+        }
+
+        /// <summary>[tokens, input].</summary>
+        public Span<float> Features => features.AsSpan(0, tokens * tagger.inputSize);
+
+        /// <summary>[tokens, directions · 4h].</summary>
+        public Span<float> Gates => gates.AsSpan(0, tokens * tagger.inputBias.Length);
+
+        /// <summary>[tokens, directions · h].</summary>
+        public Span<float> Encoded => encoded.AsSpan(0, tokens * tagger.Directions * tagger.hidden);
+
+        public void Dispose()
+        {
+            ArrayPool<float>.Shared.Return(features);
+            ArrayPool<float>.Shared.Return(gates);
+            ArrayPool<float>.Shared.Return(encoded);
+        }
     }
 
     /// <summary>Every token's input to the encoder, [tokens, input]: word vector, character features, casing vector.</summary>
-    internal float[] InputFeatures(IReadOnlyList<IReadOnlyList<string>> sentences)
+    internal void InputFeatures(IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> features)
     {
-        var tokens = sentences.Sum(s => s.Count);
-        var features = new float[tokens * inputSize];
         var byWord = config.UseCharacters ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
         var token = 0;
         foreach (var sentence in sentences)
         {
             foreach (var word in sentence)
             {
-                var row = features.AsSpan(token * inputSize, inputSize);
+                var row = features.Slice(token * inputSize, inputSize);
                 wordVectors.AsSpan(words.Lookup(word) * config.WordDimension, config.WordDimension).CopyTo(row);
                 var at = config.WordDimension;
                 if (byWord is not null)
@@ -107,7 +141,7 @@ public sealed class CpuLstmTagger
                     var filters = row.Slice(at, config.CharFilters);
                     // A word met before in this batch: the same features (the CNN sees only the word).
                     if (byWord.TryGetValue(word, out var earlier))
-                        features.AsSpan(earlier * inputSize + at, config.CharFilters).CopyTo(filters);
+                        features.Slice(earlier * inputSize + at, config.CharFilters).CopyTo(filters);
                     else
                     {
                         CharacterFeatures(word, filters);
@@ -120,7 +154,6 @@ public sealed class CpuLstmTagger
                 token++;
             }
         }
-        return features;
     }
 
     // The character CNN as BatchBuilder pads and TaggerNetwork convolves: the word's first MaxWordCharacters
@@ -154,35 +187,34 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>Each token's input contribution to every gate of both directions, [tokens, directions · 4h], biases included.</summary>
-    internal float[] InputGates(float[] features)
+    internal void InputGates(ReadOnlySpan<float> features, Span<float> gates)
     {
         var tokens = features.Length / inputSize;
-        var gates = new float[tokens * inputBias.Length];
         for (var t = 0; t < tokens; t++)
-            inputBias.CopyTo(gates, t * inputBias.Length);
+            inputBias.CopyTo(gates.Slice(t * inputBias.Length));
         inputWeights.AddProduct(features, gates, tokens);
-        return gates;
     }
 
     /// <summary>The encoder's output of every token, [tokens, directions · h]: each sentence read forwards and backwards from a zero state.</summary>
-    internal float[] Encode(float[] gates, IReadOnlyList<IReadOnlyList<string>> sentences)
+    internal void Encode(ReadOnlySpan<float> gates, IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> output)
     {
         var stride = Directions * 4 * hidden;
         var width = Directions * hidden;
-        var output = new float[gates.Length / stride * width];
         // Longest first, so that the sentences still being read at any step are the first rows of the state.
         var order = Enumerable.Range(0, sentences.Count).OrderByDescending(s => sentences[s].Count).ToArray();
         var starts = new int[sentences.Count];
         for (var s = 1; s < sentences.Count; s++)
             starts[s] = starts[s - 1] + sentences[s - 1].Count;
         var rows = sentences.Count;
-        var steps = new float[rows * 4 * hidden];
-        var h = new float[rows * hidden];
-        var c = new float[rows * hidden];
+        var stepsRented = ArrayPool<float>.Shared.Rent(rows * 4 * hidden);
+        var stateRented = ArrayPool<float>.Shared.Rent(rows * 2 * hidden);
+        var steps = stepsRented.AsSpan(0, rows * 4 * hidden);
+        var h = stateRented.AsSpan(0, rows * hidden);
+        var c = stateRented.AsSpan(rows * hidden, rows * hidden);
         for (var direction = 0; direction < Directions; direction++)
         {
-            Array.Clear(h);
-            Array.Clear(c);
+            h.Clear();
+            c.Clear();
             var active = rows;
             for (var i = 0; ; i++)
             {
@@ -194,7 +226,7 @@ public sealed class CpuLstmTagger
                 {
                     var s = order[row];
                     var t = starts[s] + (direction == 0 ? i : sentences[s].Count - 1 - i);
-                    gates.AsSpan(t * stride + direction * 4 * hidden, 4 * hidden).CopyTo(steps.AsSpan(row * 4 * hidden));
+                    gates.Slice(t * stride + direction * 4 * hidden, 4 * hidden).CopyTo(steps.Slice(row * 4 * hidden));
                 }
                 if (i > 0)
                     recurrentWeights[direction].AddProduct(h, steps, active);
@@ -202,13 +234,14 @@ public sealed class CpuLstmTagger
                 {
                     var s = order[row];
                     var t = starts[s] + (direction == 0 ? i : sentences[s].Count - 1 - i);
-                    var state = h.AsSpan(row * hidden, hidden);
-                    Cell(steps.AsSpan(row * 4 * hidden, 4 * hidden), state, c.AsSpan(row * hidden, hidden));
-                    state.CopyTo(output.AsSpan(t * width + direction * hidden, hidden));
+                    var state = h.Slice(row * hidden, hidden);
+                    Cell(steps.Slice(row * 4 * hidden, 4 * hidden), state, c.Slice(row * hidden, hidden));
+                    state.CopyTo(output.Slice(t * width + direction * hidden, hidden));
                 }
             }
         }
-        return output;
+        ArrayPool<float>.Shared.Return(stepsRented);
+        ArrayPool<float>.Shared.Return(stateRented);
     }
 
     // One LSTM step in PyTorch's gate order (input, forget, candidate, output) on the summed pre-activations.
@@ -229,7 +262,7 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>The tag layer and log-softmax on the encoder's outputs: each sentence's [tokens, tags].</summary>
-    internal float[][] TagLogProbabilities(float[] encoded, IReadOnlyList<IReadOnlyList<string>> sentences)
+    internal float[][] TagLogProbabilities(ReadOnlySpan<float> encoded, IReadOnlyList<IReadOnlyList<string>> sentences)
     {
         var width = Directions * hidden;
         var tags = TagCount;
@@ -241,7 +274,7 @@ public sealed class CpuLstmTagger
             var scores = result[s] = new float[count * tags];
             for (var t = 0; t < count; t++)
                 outputBias.CopyTo(scores, t * tags);
-            outputWeights.AddProduct(encoded.AsSpan(token * width, count * width), scores, count);
+            outputWeights.AddProduct(encoded.Slice(token * width, count * width), scores, count);
             token += count;
             for (var t = 0; t < count; t++)
             {
