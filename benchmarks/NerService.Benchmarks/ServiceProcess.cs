@@ -77,7 +77,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>The service's Prometheus counters and histogram sums (lines without labels), and when they were read.</summary>
+    /// <summary>
+    /// The service's Prometheus counters and histogram sums, each summed over its labels (the served models), and
+    /// when they were read.
+    /// </summary>
     public async Task<TimedMetrics> ReadMetricsAsync(HttpClient client)
     {
         var text = await client.GetStringAsync(new Uri(MetricsAddress, "/metrics"));
@@ -85,11 +88,14 @@ internal sealed class ServiceProcess : IAsyncDisposable
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith('#') || line.Contains('{'))
+            if (line.StartsWith('#'))
                 continue;
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length == 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                values[parts[0]] = value;
+            var labels = line.IndexOf('{');
+            var end = line.LastIndexOf('}');
+            var (name, rest) = labels < 0 ? (line.Split(' ', 2)[0], line) : (line[..labels], line[(end + 1)..]);
+            var parts = rest.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 1 && double.TryParse(parts[^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                values[name] = values.GetValueOrDefault(name) + value;
         }
         return new TimedMetrics(values, timestamp);
     }

@@ -128,7 +128,7 @@ public sealed class BatchingTagger : IAsyncDisposable
         var tasks = new List<Task<TaggedText>>(prepared.Count);
         for (var i = 0; i < prepared.Count; i++)
         {
-            var pending = new PendingText(prepared[i], includeTokens, includeAlternatives, cancellationToken);
+            var pending = new PendingText(new TextToTag(prepared[i], includeTokens, includeAlternatives), cancellationToken);
             if (!queue.Writer.TryWrite(pending))
             {
                 // The texts not queued give their tokens back; the queued ones do when they are taken.
@@ -263,8 +263,7 @@ public sealed class BatchingTagger : IAsyncDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var results = model.Tag(batch.Select(p => p.Prepared).ToList(), batch.Select(p => p.IncludeTokens).ToList(), Decoding.Constrained,
-                batch.Select(p => p.IncludeAlternatives).ToList());
+            var results = model.Tag(batch.Select(p => p.Request).ToList(), Decoding.Constrained);
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Completion.TrySetResult(results[i]);
         }
@@ -289,11 +288,9 @@ public sealed class BatchingTagger : IAsyncDisposable
     {
         private readonly CancellationTokenRegistration cancellation;
 
-        public PendingText(PreparedText prepared, bool includeTokens, bool includeAlternatives, CancellationToken cancellationToken)
+        public PendingText(TextToTag request, CancellationToken cancellationToken)
         {
-            Prepared = prepared;
-            IncludeTokens = includeTokens;
-            IncludeAlternatives = includeAlternatives;
+            Request = request;
             CancellationToken = cancellationToken;
             cancellation = cancellationToken.Register(static state =>
             {
@@ -302,9 +299,8 @@ public sealed class BatchingTagger : IAsyncDisposable
             }, this);
         }
 
-        public PreparedText Prepared { get; }
-        public bool IncludeTokens { get; }
-        public bool IncludeAlternatives { get; }
+        public TextToTag Request { get; }
+        public PreparedText Prepared => Request.Text;
         public CancellationToken CancellationToken { get; }
         public TaskCompletionSource<TaggedText> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -15,9 +15,16 @@ public sealed record PreparedText(string Text, IReadOnlyList<IReadOnlyList<TextT
 }
 
 /// <summary>
+/// A text to tag and what to return besides its entities: each token's tag (<paramref name="IncludeTokens"/>) and
+/// other readings of each entity and of uncertain stretches (<paramref name="IncludeAlternatives"/>).
+/// </summary>
+public sealed record TextToTag(PreparedText Text, bool IncludeTokens = false, bool IncludeAlternatives = false);
+
+/// <summary>
 /// A loaded model bundle on a device. Safe for concurrent callers: prediction only reads the weights, every
 /// tensor of a call lives in that call's own dispose scope (scopes belong to the calling thread), and the batch
 /// builder and tokenizer keep no state. <see cref="BatchingTagger"/> runs one forward pass per inference thread.
+/// The network is put in evaluation mode once, here; a trainer sharing it switches it back and forth itself.
 /// </summary>
 public sealed class NerModel : IDisposable
 {
@@ -113,11 +120,11 @@ public sealed class NerModel : IDisposable
     public PreparedText Prepare(string text) => new(text, tokenizer.SplitSentences(text));
 
     public IReadOnlyList<TaggedText> Tag(IReadOnlyList<string> texts, bool includeTokens = false, Decoding decoding = Decoding.Constrained)
-        => Tag(texts.Select(Prepare).ToList(), texts.Select(_ => includeTokens).ToList(), decoding);
+        => Tag(texts.Select(t => new TextToTag(Prepare(t), includeTokens)).ToList(), decoding);
 
-    public IReadOnlyList<TaggedText> Tag(
-        IReadOnlyList<PreparedText> texts, IReadOnlyList<bool> includeTokens, Decoding decoding, IReadOnlyList<bool>? includeAlternatives = null)
+    public IReadOnlyList<TaggedText> Tag(IReadOnlyList<TextToTag> requests, Decoding decoding)
     {
+        var texts = requests.Select(r => r.Text).ToList();
         var sentences = new List<IReadOnlyList<string>>();
         foreach (var text in texts)
         {
@@ -132,12 +139,12 @@ public sealed class NerModel : IDisposable
         {
             var text = texts[i];
             var entities = new List<EntitySpan>();
-            var tokens = includeTokens[i] ? new List<TokenPrediction>(text.TokenCount) : null;
+            var tokens = requests[i].IncludeTokens ? new List<TokenPrediction>(text.TokenCount) : null;
             var first = next;
             // The token strings were gathered for the forward pass above: the same lists, not new copies.
             var paths = DecodeText(sentences.GetRange(first, text.Sentences.Count),
                 logProbabilities[first..(first + text.Sentences.Count)], decoding);
-            var possible = includeAlternatives?[i] == true ? new List<EntityAlternative>() : null;
+            var possible = requests[i].IncludeAlternatives ? new List<EntityAlternative>() : null;
             foreach (var sentence in text.Sentences)
             {
                 var path = paths[next - first];
@@ -264,8 +271,6 @@ public sealed class NerModel : IDisposable
         var order = Enumerable.Range(0, pieces.Count).OrderBy(p => pieces[p].Words.Count).ToArray();
         var pieceScores = new float[pieces.Count][];
         var k = TagSet.Count;
-        // Prediction never uses dropout, even when a trainer shares this network between its epochs.
-        bundle.Network.eval();
         // Inference mode skips autograd bookkeeping entirely (no version counters); only arrays leave this block.
         using (inference_mode())
         {

@@ -167,6 +167,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 }
             }
             var trainSeconds = clock.Elapsed.TotalSeconds;
+            // Validation without dropout; the next epoch switches back to training mode.
+            network.eval();
             double? lastWeightsF1 = null;
             if (averaged is not null)
             {

@@ -69,7 +69,7 @@ public sealed class NerModelTests : IDisposable
     {
         const string text = "John Smith said in London that the EU and Reuters met in Paris .";
         var prepared = model.Prepare(text);
-        var result = model.Tag([prepared], [false], NerService.Model.Inference.Decoding.Constrained, [true])[0];
+        var result = model.Tag([new TextToTag(prepared, IncludeAlternatives: true)], NerService.Model.Inference.Decoding.Constrained)[0];
         var plain = model.Tag([text])[0];
 
         Assert.Null(plain.PossibleEntities);
