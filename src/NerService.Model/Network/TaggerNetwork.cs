@@ -69,6 +69,23 @@ public sealed class TaggerNetwork : Module<TaggerBatch, Tensor>
 
     internal Embedding WordEmbedding => word_embedding;
 
+    /// <summary>The word vectors, [words, dimension] (the embedding's own weights: copy before changing them).</summary>
+    public Tensor WordVectors => word_embedding.weight!;
+
+    /// <summary>Copies word vectors, [words, dimension], into the word embedding (pretrained vectors, a teacher's).</summary>
+    public void LoadWordVectors(Tensor vectors)
+    {
+        using var _ = no_grad();
+        word_embedding.weight!.copy_(vectors);
+    }
+
+    /// <summary>Whether training changes the word vectors (kept as loaded when a stage starts from given ones).</summary>
+    public bool WordVectorsTrainable
+    {
+        get => word_embedding.weight!.requires_grad;
+        set => word_embedding.weight!.requires_grad = value;
+    }
+
     /// <summary>Returns unnormalised tag scores, shape [batch, time, tags]; a log-softmax gives the per-token distribution.</summary>
     public override Tensor forward(TaggerBatch batch)
     {

@@ -92,7 +92,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
         var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
         if ((options.EmbeddingsPath is not null || options.InitFrom is not null || distillation is not null) && !options.FineTuneEmbeddings)
-            network.WordEmbedding.weight!.requires_grad = false;
+            network.WordVectorsTrainable = false;
         var trained = network.parameters().Where(p => p.requires_grad).ToArray();
         var optimizer = optim.Adam(trained, options.LearningRate);
         if (state is not null && File.Exists(OptimizerPath))
@@ -284,8 +284,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     {
         var config = WithArchitecture(teacher.Network.Config);
         var network = new TaggerNetwork(config);
-        using (no_grad())
-            network.WordEmbedding.weight!.copy_(teacher.Network.WordEmbedding.weight!);
+        network.LoadWordVectors(teacher.Network.WordVectors);
         var manifest = new BundleManifest
         {
             Name = options.Name,
@@ -316,9 +315,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var network = new TaggerNetwork(config);
         if (initial is not null)
         {
-            using var _ = no_grad();
             using var weights = tensor(initial, [words.Count, config.WordDimension]);
-            network.WordEmbedding.weight!.copy_(weights);
+            network.LoadWordVectors(weights);
         }
         var manifest = new BundleManifest
         {
