@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every benchmark behind the figures in README.md and docs/benchmarks.md, on a quiet machine, and keeps
-# each command's output under OUTPUT_DIR (default runs/benchmarks).
+# Runs every benchmark behind the figures in README.md, docs/benchmarks.md and docs/model.md, on a quiet machine,
+# and keeps each command's output under OUTPUT_DIR (default runs/benchmarks). About 15 minutes.
 #   scripts/benchmarks.sh [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,17 +11,19 @@ dotnet build benchmarks/NerService.Benchmarks -c Release -nologo -v quiet -clp:E
 # The compiler servers the build leaves behind would share the CPU with the first measurements.
 dotnet build-server shutdown >/dev/null
 bench="dotnet benchmarks/NerService.Benchmarks/bin/Release/net10.0/NerService.Benchmarks.dll"
+models=(--bundle models/ner-default.bundle --bundle models/ner-fast.bundle)
 
-# The tagger alone: one worker per core, one libtorch thread each (the service's default); then one worker with
-# libtorch's threads inside each pass instead, the configuration before inference threads.
+# The tagger alone, the service's set-up: one worker per core, one libtorch thread each.
 $bench model --data "$data" | tee "$out/model.txt"
-$bench model --data "$data" --workers 1 --threads 2 | tee "$out/model-1-worker-2-threads.txt"
+# Both models side by side, one worker, each also with libtorch's own LSTM instead of the C# CPU tagger.
+$bench model --data "$data" "${models[@]}" --libtorch-lstm --workers 1 --threads 1 --memory-sentences 20000 | tee "$out/models.txt"
+# Where a pass's time goes, in the tagging thread's CPU time.
+$bench profile --data "$data" "${models[@]}" --libtorch-lstm | tee "$out/profile.txt"
 # Running text as the service sees it, against the data set's own tokens.
 $bench fidelity --data "$data" | tee "$out/fidelity.txt"
-# POST /ner under load, dynamic batching against batch size 1: the defaults, then one inference thread with two
-# libtorch threads.
+# POST /ner under load, dynamic batching against batch size 1; then the fast model asked for by name.
 $bench service --data "$data" --output "$out/service.md" | tee "$out/service.txt"
-$bench service --data "$data" --inference-threads 1 --torch-threads 2 --output "$out/service-1-inference-thread.md" | tee "$out/service-1-inference-thread.txt"
+$bench service --data "$data" --bundle models/ner-fast.bundle --model fast --output "$out/service-fast.md" | tee "$out/service-fast.txt"
 # What storing costs.
 scripts/postgres.sh start >/dev/null
 $bench storage --data "$data" --postgres "$(scripts/postgres.sh url)" --output "$out/storage.md" | tee "$out/storage.txt"
