@@ -60,13 +60,10 @@ public sealed class BatchingTagger : IAsyncDisposable
         => device.type == TorchSharp.DeviceType.CPU ? Environment.ProcessorCount : 1;
 
     /// <summary>
-    /// No wait where each pass runs on one CPU core (the CPU default: one inference thread per core, one libtorch
-    /// thread each), 2 ms otherwise. A single-threaded pass that waits for its batch to fill leaves its core idle,
-    /// while the texts it waits for would queue behind the running passes and be batched anyway: on the 2-core
-    /// benchmark machine not waiting served more tokens/s at 1 to 64 clients and halved a lone caller's latency.
-    /// Passes with several libtorch threads (one inference thread for two cores) fared far worse without the wait
-    /// at 64 clients, and a GPU's pass costs about the same for one sentence as for many: there gathering pays
-    /// (docs/benchmarks.md).
+    /// No wait where each pass runs on one CPU core (the CPU default), 2 ms otherwise. A single-threaded pass that
+    /// waits for its batch to fill leaves its core idle while the texts it waits for would queue and be batched
+    /// anyway; a GPU's pass costs about the same for one sentence as for many, so there gathering pays. The
+    /// service benchmark compares both delays (docs/benchmarks.md).
     /// </summary>
     public static TimeSpan DefaultMaxDelay(TorchSharp.torch.Device device, int threadsPerPass)
         => device.type == TorchSharp.DeviceType.CPU && threadsPerPass == 1 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(2);
