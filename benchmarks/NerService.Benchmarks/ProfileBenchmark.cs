@@ -57,7 +57,7 @@ internal static class ProfileBenchmark
         {
             foreach (var (bundle, model) in bundles.Zip(models))
             {
-                Profile(model, bundle, texts, batchSize, TimeSpan.FromSeconds(2));
+                Profile(model, bundle, texts, batchSize, TimeSpan.FromSeconds(4));
                 var (seconds, inputProduct, tokens) = Profile(model, bundle, texts, batchSize, duration);
                 var total = seconds.Sum();
                 var macs = MultiplyAddsPerToken(bundle.Network.Config);

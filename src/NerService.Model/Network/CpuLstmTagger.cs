@@ -1,5 +1,6 @@
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using NerService.Model.Features;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -72,9 +73,23 @@ public sealed class CpuLstmTagger
 
     /// <summary>A tagger for this network on the CPU, or null where it does not apply (another cell, more layers, another device).</summary>
     public static CpuLstmTagger? TryCreate(TaggerNetwork network, WordVocabulary words, CharVocabulary characters, Device device)
-        => device.type == DeviceType.CPU && network.Config is { Cell: RecurrentCell.Lstm, Layers: 1 }
-            ? new CpuLstmTagger(network, words, characters)
-            : null;
+    {
+        if (device.type != DeviceType.CPU || network.Config is not { Cell: RecurrentCell.Lstm, Layers: 1 })
+            return null;
+        var tagger = new CpuLstmTagger(network, words, characters);
+        tagger.WarmUp();
+        return tagger;
+    }
+
+    // The vector library's generic kernels start unoptimised, and the runtime optimises a method only after some
+    // tens of calls, in the background: passes of a few sentences at load start that early, so that the first
+    // requests do not run a few seconds at a fraction of the speed.
+    private void WarmUp()
+    {
+        IReadOnlyList<string>[] sentences = [["Warm", "up", "in", "London", "."], ["EU"], ["a", "b", "c", "d"]];
+        for (var i = 0; i < 40; i++)
+            LogProbabilities(sentences);
+    }
 
     private int Directions => recurrentWeights.Length;
 
@@ -125,6 +140,7 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>Every token's input to the encoder, [tokens, input]: word vector, character features, casing vector.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void InputFeatures(IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> features)
     {
         var byWord = config.UseCharacters ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
@@ -159,6 +175,7 @@ public sealed class CpuLstmTagger
     // The character CNN as BatchBuilder pads and TaggerNetwork convolves: the word's first MaxWordCharacters
     // characters, padding characters up to the width BatchBuilder gives a batch of this word alone (where the
     // full width would give the same maximum), zeros beyond both ends; the maximum over positions, plus the bias.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CharacterFeatures(string word, Span<float> filters)
     {
         var kernelWidth = config.CharKernelWidth;
@@ -187,6 +204,7 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>Each token's input contribution to every gate of both directions, [tokens, directions · 4h], biases included.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void InputGates(ReadOnlySpan<float> features, Span<float> gates)
     {
         var tokens = features.Length / inputSize;
@@ -196,6 +214,7 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>The encoder's output of every token, [tokens, directions · h]: each sentence read forwards and backwards from a zero state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Encode(ReadOnlySpan<float> gates, IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> output)
     {
         var stride = Directions * 4 * hidden;
@@ -245,6 +264,7 @@ public sealed class CpuLstmTagger
     }
 
     // One LSTM step in PyTorch's gate order (input, forget, candidate, output) on the summed pre-activations.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Cell(Span<float> step, Span<float> h, Span<float> c)
     {
         var n = hidden;
@@ -262,6 +282,7 @@ public sealed class CpuLstmTagger
     }
 
     /// <summary>The tag layer and log-softmax on the encoder's outputs: each sentence's [tokens, tags].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal float[][] TagLogProbabilities(ReadOnlySpan<float> encoded, IReadOnlyList<IReadOnlyList<string>> sentences)
     {
         var width = Directions * hidden;
