@@ -22,11 +22,11 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
         database = await TestDatabase.CreateAsync();
         // One document a minute from 2024-01-01 in ten large tenants and a small one (every 1,000th); 20,000 person names (10 documents each), 5,000 places
         // (40 each), 10,000 topic words (20 documents each); every 50th document reviewed; lowest entity scores spread
-        // over 1,000 values in no relation to time.
+        // over 997 values in no relation to time or tenant.
         await database.ExecuteAsync($"""
             INSERT INTO documents (tenant, text, model_name, model_version, created_at, reviewed, lowest_entity_score)
             SELECT CASE WHEN g % 1000 = 0 THEN 'small' ELSE 'tenant' || (g % 10) END, format('Report %s: Person%s met officials in Place%s about topic%s.', g, g % 20000, g % 5000, g % 10000),
-                   'synthetic', '1', timestamptz '2024-01-01Z' + g * interval '1 minute', g % 50 = 0, (g * 7919 % 1000) / 1000.0
+                   'synthetic', '1', timestamptz '2024-01-01Z' + g * interval '1 minute', g % 50 = 0, (g::bigint * 7919 % 997) / 997.0
             FROM generate_series(1, {Documents}) g;
             INSERT INTO entities (document_id, tenant, label, start_offset, end_offset, text, score)
             SELECT id, tenant, 'PER', 0, 5, 'Person' || (id % 20000), lowest_entity_score FROM documents
