@@ -334,9 +334,21 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
     {
         var bundle = Path.Combine(RepositoryRoot(), "models", "ner-default.bundle");
         Assert.True(File.Exists(bundle), $"The default model is needed at {bundle}.");
-        var folder = Environment.GetEnvironmentVariable("NERSERVICE_REVIEW_SCREENSHOTS") is { Length: > 0 } configured
-            ? Directory.CreateDirectory(configured).FullName
-            : Directory.CreateTempSubdirectory("review-screenshots-").FullName;
+        var configured = Environment.GetEnvironmentVariable("NERSERVICE_REVIEW_SCREENSHOTS") is { Length: > 0 } path ? path : null;
+        var folder = configured is not null ? Directory.CreateDirectory(configured).FullName : Directory.CreateTempSubdirectory("review-screenshots-").FullName;
+        try
+        {
+            await CaptureAsync(bundle, folder);
+        }
+        finally
+        {
+            if (configured is null)
+                Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private async Task CaptureAsync(string bundle, string folder)
+    {
         await using var factory = new NerServiceFactory(bundle, database.ConnectionString);
         var address = factory.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
