@@ -20,7 +20,11 @@ public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogge
     public static IReadOnlyList<Migration> Embedded { get; } = LoadEmbedded();
 
     /// <summary>Applies the pending migrations; returns the versions applied by this call.</summary>
-    public async Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<int>> MigrateAsync(CancellationToken cancellationToken = default) =>
+        MigrateAsync(int.MaxValue, cancellationToken);
+
+    /// <summary>Applies the pending migrations up to <paramref name="lastVersion"/>; tests of a migration's backfill stop before it.</summary>
+    internal async Task<IReadOnlyList<int>> MigrateAsync(int lastVersion, CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -39,7 +43,7 @@ public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogge
                 applied.Add(reader.GetInt32(0));
 
         var appliedNow = new List<int>();
-        foreach (var migration in Embedded.Where(m => !applied.Contains(m.Version)))
+        foreach (var migration in Embedded.Where(m => m.Version <= lastVersion && !applied.Contains(m.Version)))
         {
             logger.LogInformation("Applying migration V{Version:000} {Name}", migration.Version, migration.Name);
             await ExecuteAsync(connection, migration.Sql, cancellationToken);

@@ -29,12 +29,12 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     private const string InsertDocumentsSql = """
         WITH input AS (
             SELECT nextval(pg_get_serial_sequence('documents', 'id')) AS id, i.*
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[]) WITH ORDINALITY
-                AS i(text, model_name, model_version, idempotency_key, idempotency_batch_index, tenant, ordinal)
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $13::real[]) WITH ORDINALITY
+                AS i(text, model_name, model_version, idempotency_key, idempotency_batch_index, tenant, lowest_entity_score, ordinal)
         ),
         inserted AS (
-            INSERT INTO documents (id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index)
-            SELECT id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index FROM input ORDER BY ordinal
+            INSERT INTO documents (id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index, lowest_entity_score)
+            SELECT id, tenant, text, model_name, model_version, idempotency_key, idempotency_batch_index, lowest_entity_score FROM input ORDER BY ordinal
             ON CONFLICT (tenant, idempotency_key, idempotency_batch_index) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         ),
@@ -59,7 +59,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             AND d.idempotency_batch_index IS NOT DISTINCT FROM k.idempotency_batch_index
         """;
 
-    private const string DocumentColumns = "d.id, d.text, d.model_name, d.model_version, d.created_at, d.reviewed, d.tenant";
+    private const string DocumentColumns = "d.id, d.text, d.model_name, d.model_version, d.created_at, d.reviewed, d.tenant, d.lowest_entity_score";
     private const string EntityColumns = "e.document_id, e.label, e.start_offset, e.end_offset, e.text, e.score";
 
     /// <summary>
@@ -136,6 +136,8 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
                 new() { Value = ends },
                 new() { Value = texts },
                 new() { Value = scores },
+                // +Infinity, the minimum of no scores, sorts a document without entities after every scored one (V004).
+                new() { Value = documents.Select(d => d.Entities.Count == 0 ? float.PositiveInfinity : d.Entities.Min(e => e.Score)).ToArray() },
             },
         });
         var anyKeys = keys.Any(key => key is not null);
@@ -198,7 +200,20 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     /// <see cref="MaxEntitiesPerListedDocument"/> entities (<see cref="StoredDocument.EntitiesTruncated"/> says when
     /// it has more): texts and entities are read by separate queries, so no entity row drags its document's text along.
     /// </summary>
-    public Task<DocumentPage> ListAsync(DocumentFilter filter, DocumentCursor? after, int limit, CancellationToken cancellationToken = default)
+    public Task<DocumentPage> ListAsync(DocumentFilter filter, DocumentCursor? after, int limit, CancellationToken cancellationToken = default) =>
+        ListPageAsync(parameters => ListSql(filter, after, limit + 1, parameters),
+            last => new DocumentCursor(last.CreatedAt.UtcDateTime, last.Id).Encode(), limit, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ListAsync"/>, least confident first: ordered by (lowest entity score, id), documents without
+    /// scored entities last. A document's score is fixed when it is stored, so the cursor visits every matching
+    /// document once; documents stored meanwhile appear where their score puts them (before the cursor: not at all).
+    /// </summary>
+    public Task<DocumentPage> ListLeastConfidentAsync(DocumentFilter filter, ConfidenceCursor? after, int limit, CancellationToken cancellationToken = default) =>
+        ListPageAsync(parameters => LeastConfidentListSql(filter, after, limit + 1, parameters),
+            last => new ConfidenceCursor(last.LowestEntityScore, last.Id).Encode(), limit, cancellationToken);
+
+    private Task<DocumentPage> ListPageAsync(Func<NpgsqlParameterCollection, string> pageSql, Func<StoredDocument, string> cursorAfter, int limit, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxPageSize);
@@ -209,7 +224,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             await using (var command = new NpgsqlCommand { Connection = connection })
             {
                 // One more than asked tells whether another page follows, without a count query.
-                command.CommandText = ListSql(filter, after, limit + 1, command.Parameters);
+                command.CommandText = pageSql(command.Parameters);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
                 documents = await ReadDocumentRowsAsync(reader, cancellationToken);
             }
@@ -217,12 +232,23 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             if (documents.Count > limit)
             {
                 documents = documents.Take(limit).ToList();
-                next = new DocumentCursor(documents[^1].CreatedAt.UtcDateTime, documents[^1].Id).Encode();
+                next = cursorAfter(documents[^1]);
             }
             var entities = await ReadEntitiesAsync(connection, documents.Select(d => d.Id).ToArray(), MaxEntitiesPerListedDocument, cancellationToken);
             return new DocumentPage(documents.Select(d => WithEntities(d, entities.GetValueOrDefault(d.Id), MaxEntitiesPerListedDocument)).ToList(), next);
         });
     }
+
+    /// <summary>How many documents match <paramref name="filter"/>, and how many of them are reviewed.</summary>
+    public Task<DocumentCounts> CountAsync(DocumentFilter filter, CancellationToken cancellationToken = default) =>
+        DatabaseUnavailableException.Guard(async () =>
+        {
+            await using var command = dataSource.CreateCommand();
+            command.CommandText = CountSql(filter, command.Parameters);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return new DocumentCounts(reader.GetInt64(0), reader.GetInt64(1));
+        });
 
     private static StoredDocument WithEntities(StoredDocument document, List<DocumentEntity>? entities, int max) =>
         entities is null ? document
@@ -232,16 +258,32 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     /// <summary>The SQL of a listing's page of documents, adding its parameters; internal so that the query-plan test explains exactly what runs.</summary>
     internal static string ListSql(DocumentFilter filter, DocumentCursor? after, int limit, NpgsqlParameterCollection parameters)
     {
-        var conditions = Conditions(filter, after, parameters);
-        parameters.Add(new NpgsqlParameter { Value = limit });
-        return $"""
-            SELECT {DocumentColumns}
-            FROM documents d
-            {conditions}
-            ORDER BY d.created_at DESC, d.id DESC
-            LIMIT ${parameters.Count}
-            """;
+        var conditions = Conditions(filter, parameters);
+        if (after is { } cursor)
+            conditions.Add($"(d.created_at, d.id) < ({Parameter(parameters, cursor.CreatedAtUtc)}, {Parameter(parameters, cursor.Id)})");
+        return PageSql(conditions, "d.created_at DESC, d.id DESC", limit, parameters);
     }
+
+    /// <summary>The SQL of a least-confident listing's page, adding its parameters; internal for the query-plan test.</summary>
+    internal static string LeastConfidentListSql(DocumentFilter filter, ConfidenceCursor? after, int limit, NpgsqlParameterCollection parameters)
+    {
+        var conditions = Conditions(filter, parameters);
+        if (after is { } cursor)
+            conditions.Add($"(d.lowest_entity_score, d.id) > ({Parameter(parameters, cursor.LowestEntityScore)}, {Parameter(parameters, cursor.Id)})");
+        return PageSql(conditions, "d.lowest_entity_score, d.id", limit, parameters);
+    }
+
+    private static string PageSql(List<string> conditions, string order, int limit, NpgsqlParameterCollection parameters) => $"""
+        SELECT {DocumentColumns}
+        FROM documents d
+        {Where(conditions)}
+        ORDER BY {order}
+        LIMIT {Parameter(parameters, limit)}
+        """;
+
+    /// <summary>The SQL of <see cref="CountAsync"/>; internal for the query-plan test.</summary>
+    internal static string CountSql(DocumentFilter filter, NpgsqlParameterCollection parameters) =>
+        $"SELECT count(*), count(*) FILTER (WHERE d.reviewed) FROM documents d {Where(Conditions(filter, parameters))}";
 
     /// <summary>
     /// The entities of the given documents in offset order, at most <paramref name="maxPerDocument"/> + 1 each
@@ -289,19 +331,21 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
 
     private static string TenantCondition(string? tenant, int parameter) => tenant is null ? "" : $"AND d.tenant = ${parameter}";
 
-    private static string Conditions(DocumentFilter filter, DocumentCursor? after, NpgsqlParameterCollection parameters)
+    private static string Parameter(NpgsqlParameterCollection parameters, object value)
+    {
+        parameters.Add(new NpgsqlParameter { Value = value });
+        return "$" + parameters.Count;
+    }
+
+    private static string Where(List<string> conditions) => conditions.Count == 0 ? "" : "WHERE " + string.Join("\n  AND ", conditions);
+
+    private static List<string> Conditions(DocumentFilter filter, NpgsqlParameterCollection parameters)
     {
         var conditions = new List<string>();
-        string Parameter(object value)
-        {
-            parameters.Add(new NpgsqlParameter { Value = value });
-            return "$" + parameters.Count;
-        }
+        string Parameter(object value) => DocumentStore.Parameter(parameters, value);
 
         if (filter.Tenant is { } tenant)
             conditions.Add($"d.tenant = {Parameter(tenant)}");
-        if (after is { } cursor)
-            conditions.Add($"(d.created_at, d.id) < ({Parameter(cursor.CreatedAtUtc)}, {Parameter(cursor.Id)})");
         if (filter.From is { } from)
             conditions.Add($"d.created_at >= {Parameter(from.UtcDateTime)}");
         if (filter.To is { } to)
@@ -310,6 +354,10 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             conditions.Add($"d.reviewed = {Parameter(reviewed)}");
         if (!string.IsNullOrWhiteSpace(filter.Query))
             conditions.Add($"d.search_vector @@ websearch_to_tsquery('english', {Parameter(filter.Query)})");
+        if (filter.ModelName is not null)
+            conditions.Add($"d.model_name = {Parameter(filter.ModelName)}");
+        if (filter.ModelVersion is not null)
+            conditions.Add($"d.model_version = {Parameter(filter.ModelVersion)}");
 
         var entityConditions = new List<string>();
         if (filter.Label is not null)
@@ -320,8 +368,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
             entityConditions.Add(PrefixCondition(Parameter(filter.EntityPrefix)));
         if (entityConditions.Count > 0)
             conditions.Add($"EXISTS (SELECT 1 FROM entities e WHERE e.document_id = d.id AND {string.Join(" AND ", entityConditions)})");
-
-        return conditions.Count == 0 ? "" : "WHERE " + string.Join("\n  AND ", conditions);
+        return conditions;
     }
 
     // The index holds md5(text) (whole texts can exceed a B-tree row); the hash finds the rows, the text rechecks them.
@@ -532,6 +579,7 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
         Reviewed: reader.GetBoolean(5))
     {
         Tenant = reader.GetString(6),
+        LowestEntityScore = reader.GetFloat(7),
     };
 
     private static DocumentEntity ReadEntity(NpgsqlDataReader reader, int first) => new(

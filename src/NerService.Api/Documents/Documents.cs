@@ -48,6 +48,22 @@ public sealed record StoredDocument(
 
     /// <summary>True when <see cref="Entities"/> is the first part of a longer list (a list page caps entities per document).</summary>
     public bool EntitiesTruncated { get; init; }
+
+    /// <summary>
+    /// The lowest score of the entities the model gave the document when it was tagged (corrections leave it);
+    /// +Infinity when it gave none.
+    /// </summary>
+    public float LowestEntityScore { get; init; } = float.PositiveInfinity;
+}
+
+/// <summary>The order of a document listing.</summary>
+public enum DocumentOrder
+{
+    /// <summary>Newest first, by (created_at, id) descending.</summary>
+    Newest,
+
+    /// <summary>Lowest entity score first, by (lowest_entity_score, id) ascending; documents without scored entities last.</summary>
+    LeastConfident,
 }
 
 /// <summary>
@@ -77,10 +93,19 @@ public sealed record DocumentFilter
     public DateTimeOffset? To { get; init; }
 
     public bool? Reviewed { get; init; }
+
+    /// <summary>Tagged by the model of this name.</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>Tagged by a model of this version.</summary>
+    public string? ModelVersion { get; init; }
 }
 
-/// <summary>One page of documents, newest first; <see cref="NextCursor"/> is null on the last page.</summary>
+/// <summary>One page of documents in the order asked for; <see cref="NextCursor"/> is null on the last page.</summary>
 public sealed record DocumentPage(IReadOnlyList<StoredDocument> Documents, string? NextCursor);
+
+/// <summary>How many documents match a filter, and how many of those are reviewed.</summary>
+public sealed record DocumentCounts(long Documents, long Reviewed);
 
 /// <summary>How often an entity text occurs with a label across stored documents.</summary>
 public sealed record EntityCount(string Label, string Text, long Count);

@@ -21,9 +21,16 @@ internal static class DocumentsApi
 
         group.MapGet("/", List)
             .WithName("ListDocuments")
-            .WithSummary("Lists stored documents, newest first, with filters and a cursor for the next page.")
-            .WithDescription("The caller's tenant's documents (an admin's: every tenant's, or tenant=NAME). Filters: label, text (exact entity text), prefix (case-insensitive entity prefix), q (full-text, web-search syntax), from (inclusive) and to (exclusive) ISO 8601 times, reviewed; limit 1-100 (default 20); cursor: the nextCursor of the previous page. "
-                + $"Each document carries at most {DocumentStore.MaxEntitiesPerListedDocument} entities; entitiesTruncated is true when it has more (GET /documents/{{id}} returns them all).")
+            .WithSummary("Lists stored documents, newest first or least confident first, with filters and a cursor for the next page.")
+            .WithDescription("The caller's tenant's documents (an admin's: every tenant's, or tenant=NAME). Filters: " + FilterDescription + "; "
+                + "order: newest (default) or least-confident (lowest entity score first, documents without scored entities last); limit 1-100 (default 20); cursor: the nextCursor of the previous page, with the same order. "
+                + $"Each document carries at most {DocumentStore.MaxEntitiesPerListedDocument} entities; entitiesTruncated is true when it has more (GET /documents/{{id}} returns them all). "
+                + "lowestEntityScore: the lowest score of the entities the model gave the document when it was tagged (null when none).")
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        group.MapGet("/count", Count)
+            .WithName("CountDocuments")
+            .WithSummary("Counts the stored documents that match the filters, and how many of them are reviewed.")
+            .WithDescription("The same filters as GET /documents: " + FilterDescription + ".")
             .ProducesProblem(StatusCodes.Status400BadRequest);
         group.MapGet("/export", Export)
             .RequireRole(ApiRole.Admin)
@@ -69,36 +76,74 @@ internal static class DocumentsApi
         return TypedResults.NoContent();
     }
 
+    private const string FilterDescription = "label, text (exact entity text), prefix (case-insensitive entity prefix), q (full-text, web-search syntax), "
+        + "from (inclusive) and to (exclusive) ISO 8601 times, reviewed, model (the tagging model's name), modelVersion";
+
     private static async Task<Results<Ok<DocumentListResponse>, ProblemHttpResult>> List(
-        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? cursor, string? limit,
-        string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? model, string? modelVersion,
+        string? order, string? cursor, string? limit, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
         string? problem = null;
-        var filter = new DocumentFilter
-        {
-            Tenant = Scope(http.GetApiClient(), tenant, ref problem),
-            Label = Text(label, "label", ref problem),
-            EntityText = Text(text, "text", ref problem),
-            EntityPrefix = Text(prefix, "prefix", ref problem),
-            Query = Text(q, "q", ref problem),
-            From = Time(from, "from", ref problem),
-            To = Time(to, "to", ref problem),
-            Reviewed = Boolean(reviewed, "reviewed", ref problem),
-        };
+        var filter = Filter(http, label, text, prefix, q, from, to, reviewed, model, modelVersion, tenant, ref problem);
         var pageSize = PageSize(limit, DocumentStore.MaxPageSize, ref problem);
+        var leastConfident = order switch
+        {
+            null or "" or "newest" => false,
+            "least-confident" => true,
+            _ => Refuse($"Unknown order '{order}'; use 'newest' (the default) or 'least-confident'.", ref problem),
+        };
+        const string ForeignCursor = "The cursor is not one this service issued for this order; pass the nextCursor of the previous page unchanged, with the same order.";
         DocumentCursor? after = null;
+        ConfidenceCursor? afterConfidence = null;
         if (!string.IsNullOrEmpty(cursor))
         {
-            if (DocumentCursor.TryDecode(cursor, out var decoded))
+            if (!leastConfident && DocumentCursor.TryDecode(cursor, out var decoded))
                 after = decoded;
+            else if (leastConfident && ConfidenceCursor.TryDecode(cursor, out var decodedConfidence))
+                afterConfidence = decodedConfidence;
             else
-                problem ??= "The cursor is not one this service issued; pass the nextCursor of the previous page unchanged.";
+                problem ??= ForeignCursor;
         }
         if (problem is not null)
             return BadRequest(problem);
 
-        var page = await store.ListAsync(filter, after, pageSize, cancellationToken);
+        var page = leastConfident
+            ? await store.ListLeastConfidentAsync(filter, afterConfidence, pageSize, cancellationToken)
+            : await store.ListAsync(filter, after, pageSize, cancellationToken);
         return TypedResults.Ok(new DocumentListResponse(page.Documents.Select(d => d.AsResponse()).ToList(), page.NextCursor));
+    }
+
+    private static async Task<Results<Ok<DocumentCountsResponse>, ProblemHttpResult>> Count(
+        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? model, string? modelVersion,
+        string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+    {
+        string? problem = null;
+        var filter = Filter(http, label, text, prefix, q, from, to, reviewed, model, modelVersion, tenant, ref problem);
+        if (problem is not null)
+            return BadRequest(problem);
+        var counts = await store.CountAsync(filter, cancellationToken);
+        return TypedResults.Ok(new DocumentCountsResponse(counts.Documents, counts.Reviewed));
+    }
+
+    private static DocumentFilter Filter(HttpContext http, string? label, string? text, string? prefix, string? q, string? from, string? to,
+        string? reviewed, string? model, string? modelVersion, string? tenant, ref string? problem) => new()
+    {
+        Tenant = Scope(http.GetApiClient(), tenant, ref problem),
+        Label = Text(label, "label", ref problem),
+        EntityText = Text(text, "text", ref problem),
+        EntityPrefix = Text(prefix, "prefix", ref problem),
+        Query = Text(q, "q", ref problem),
+        From = Time(from, "from", ref problem),
+        To = Time(to, "to", ref problem),
+        Reviewed = Boolean(reviewed, "reviewed", ref problem),
+        ModelName = Text(model, "model", ref problem),
+        ModelVersion = Text(modelVersion, "modelVersion", ref problem),
+    };
+
+    private static bool Refuse(string detail, ref string? problem)
+    {
+        problem ??= detail;
+        return false;
     }
 
     private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> ReplaceEntities(
@@ -231,6 +276,8 @@ internal static class DocumentsApi
         new DocumentModel(document.ModelName, document.ModelVersion),
         document.CreatedAt,
         document.Reviewed,
+        // JSON has no infinity: a document the model gave no entity has no lowest score.
+        float.IsFinite(document.LowestEntityScore) ? document.LowestEntityScore : null,
         document.Entities.Select(e => new DocumentEntityResponse(e.Text, e.Label, e.Start, e.End, e.Score)).ToList(),
         document.EntitiesTruncated);
 }
@@ -238,9 +285,11 @@ internal static class DocumentsApi
 /// <summary>
 /// A stored document and the tenant it belongs to. Offsets count UTF-16 code units; <c>end</c> is exclusive.
 /// <c>entitiesTruncated</c> is true in a list page when the document has more entities than the page carries.
+/// <c>lowestEntityScore</c> is the lowest score of the entities the model gave it when it was tagged (corrections
+/// leave it), null when the model gave none; <c>order=least-confident</c> lists by it.
 /// </summary>
 public sealed record DocumentResponse(long Id, string Tenant, string Text, DocumentModel Model, DateTimeOffset CreatedAt, bool Reviewed,
-    IReadOnlyList<DocumentEntityResponse> Entities, bool EntitiesTruncated);
+    float? LowestEntityScore, IReadOnlyList<DocumentEntityResponse> Entities, bool EntitiesTruncated);
 
 /// <summary>The model that tagged a document.</summary>
 public sealed record DocumentModel(string Name, string Version);
@@ -250,6 +299,9 @@ public sealed record DocumentEntityResponse(string Text, string Label, int Start
 
 /// <summary>A page of documents; pass <c>nextCursor</c> as <c>cursor</c> for the next one (null on the last page).</summary>
 public sealed record DocumentListResponse(IReadOnlyList<DocumentResponse> Documents, string? NextCursor);
+
+/// <summary>How many stored documents match the filters, and how many of them are reviewed.</summary>
+public sealed record DocumentCountsResponse(long Documents, long Reviewed);
 
 /// <summary>The corrected entities of a document; they replace all its entities.</summary>
 public sealed record EntityCorrectionRequest(IReadOnlyList<EntityCorrection?>? Entities);

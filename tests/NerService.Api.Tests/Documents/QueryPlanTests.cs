@@ -21,16 +21,17 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
     {
         database = await TestDatabase.CreateAsync();
         // One document a minute from 2024-01-01 in ten large tenants and a small one (every 1,000th); 20,000 person names (10 documents each), 5,000 places
-        // (40 each), 10,000 topic words (20 documents each); every 50th document reviewed.
+        // (40 each), 10,000 topic words (20 documents each); every 50th document reviewed; lowest entity scores spread
+        // over 997 values in no relation to time or tenant.
         await database.ExecuteAsync($"""
-            INSERT INTO documents (tenant, text, model_name, model_version, created_at, reviewed)
+            INSERT INTO documents (tenant, text, model_name, model_version, created_at, reviewed, lowest_entity_score)
             SELECT CASE WHEN g % 1000 = 0 THEN 'small' ELSE 'tenant' || (g % 10) END, format('Report %s: Person%s met officials in Place%s about topic%s.', g, g % 20000, g % 5000, g % 10000),
-                   'synthetic', '1', timestamptz '2024-01-01Z' + g * interval '1 minute', g % 50 = 0
+                   'synthetic', '1', timestamptz '2024-01-01Z' + g * interval '1 minute', g % 50 = 0, (g::bigint * 7919 % 997) / 997.0
             FROM generate_series(1, {Documents}) g;
             INSERT INTO entities (document_id, tenant, label, start_offset, end_offset, text, score)
-            SELECT id, tenant, 'PER', 0, 5, 'Person' || (id % 20000), 0.9 FROM documents
+            SELECT id, tenant, 'PER', 0, 5, 'Person' || (id % 20000), lowest_entity_score FROM documents
             UNION ALL
-            SELECT id, tenant, (ARRAY['LOC', 'ORG', 'MISC'])[1 + id % 3], 10, 15, 'Place' || (id % 5000), 0.8 FROM documents;
+            SELECT id, tenant, (ARRAY['LOC', 'ORG', 'MISC'])[1 + id % 3], 10, 15, 'Place' || (id % 5000), greatest(lowest_entity_score, 0.8) FROM documents;
             ANALYZE documents;
             ANALYZE entities;
             """);
@@ -57,6 +58,13 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
         ["full-text query"] = (p => DocumentStore.ListSql(new DocumentFilter { Query = "topic1234" }, null, 21, p), "documents_search_vector"),
         ["time range (one day)"] = (p => DocumentStore.ListSql(new DocumentFilter { From = new DateTimeOffset(2024, 2, 1, 0, 0, 0, TimeSpan.Zero), To = new DateTimeOffset(2024, 2, 2, 0, 0, 0, TimeSpan.Zero) }, null, 21, p), "documents_created_at_id"),
         ["label only (not selective)"] = (p => DocumentStore.ListSql(new DocumentFilter { Label = "MISC" }, null, 21, p), "documents_created_at_id"),
+        ["least confident first, every tenant"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter(), null, 21, p), "documents_lowest_entity_score_id"),
+        ["least confident next page (cursor)"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter(), new ConfidenceCursor(0.5f, 86_000), 21, p), "documents_lowest_entity_score_id"),
+        ["a small tenant's least confident page"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter { Tenant = "small" }, null, 21, p), "documents_tenant_lowest_entity_score_id"),
+        ["a small tenant's least confident next page (cursor)"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter { Tenant = "small" }, new ConfidenceCursor(0.5f, 86_000), 21, p), "documents_tenant_lowest_entity_score_id"),
+        ["a large tenant's unreviewed, least confident first"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter { Tenant = "tenant3", Reviewed = false }, null, 21, p), "lowest_entity_score_id"),
+        ["least confident with an entity text"] = (p => DocumentStore.LeastConfidentListSql(new DocumentFilter { EntityText = "Person1234" }, null, 21, p), "entities_text_md5"),
+        ["a small tenant's counts (progress)"] = (p => DocumentStore.CountSql(new DocumentFilter { Tenant = "small" }, p), "documents_tenant_"),
         ["top entities with a prefix"] = (p => DocumentStore.TopEntitiesSql(DocumentStore.AllTenants, null, "person123", 20, p), "entities_text_lower_prefix"),
         ["top entities of a label with a prefix"] = (p => DocumentStore.TopEntitiesSql(DocumentStore.AllTenants, "PER", "person123", 20, p), "entities_text_lower_prefix"),
         ["a tenant's top entities with a prefix"] = (p => DocumentStore.TopEntitiesSql("tenant5", null, "person123", 20, p), "entities_text_lower_prefix"),
@@ -78,11 +86,15 @@ public sealed class QueryPlanTests(ITestOutputHelper output) : IAsyncLifetime
             the first 64 characters of their lower-case form (no B-tree row limit for long entities); each query
             rechecks the whole text. A small tenant's pages walk `documents_tenant_created_at_id`; a large
             tenant's and an admin's (every tenant) walk `documents_created_at_id`, which meets a page of them soon.
+            Least-confident pages (`order=least-confident`) walk `documents_tenant_lowest_entity_score_id` and
+            `documents_lowest_entity_score_id` the same way, in ascending order.
 
             Not covered by an index, by choice: `GET /entities` with no label or prefix aggregates every entity of
             the tenant (a full scan whose cost grows with the number of stored entities; a counts table kept by
-            triggers would fix that if it matters), and a label-only listing of a label that is rare among recent
-            documents walks the `created_at` index until it has found a page.
+            triggers would fix that if it matters), a label-only listing of a label that is rare among recent
+            documents walks the `created_at` index until it has found a page, `GET /documents/count` (the review
+            page's progress) counts every matching document of the tenant, and the `model` and `modelVersion` filters
+            are checked on the documents a page walks (most documents share a few models).
 
 
             """);
