@@ -42,4 +42,11 @@ internal static class TaggingExamples
         new Dictionary<string, double> { ["f1"] = 0.89, ["precision"] = 0.89, ["recall"] = 0.88 },
         new Dictionary<string, string> { ["train.txt"] = "sha256:…", ["valid.txt"] = "sha256:…" },
         new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), "0123abc");
+
+    public static readonly ModelLoadRequest LoadRequest = new() { Bundle = "ner-default.v2.bundle" };
+
+    public static readonly ModelSwitch Switch = new("default",
+        new ServedBundle("ner-default", "1.1.0", "/app/models/ner-default.v2.bundle"),
+        new ServedBundle("ner-default", "1.0.0", "/app/models/ner-default.bundle"),
+        4.2);
 }
