@@ -38,7 +38,7 @@ internal static class ModelApi
                 + "404 for a model name this service does not serve, 422 for a bundle that fails a check (the served model is unchanged; "
                 + "detail says why), 403 for a key without the admin role.")
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .WithExamples(TaggingExamples.LoadRequest, TaggingExamples.Switch);
+            .WithExamples(TaggingExamples.LoadRequest, TaggingExamples.Switch, TaggingExamples.SwitchProblems);
         updates.MapPost("/restore", RestoreModel)
             .WithName("RestoreModel")
             .WithSummary("Serve again the bundle a model name served before its last update.")
@@ -46,7 +46,7 @@ internal static class ModelApi
                 + "409 when the name has served one bundle only, 422 when the previous bundle no longer passes the checks.")
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .WithExamples(null, TaggingExamples.Switch);
+            .WithExamples(null, TaggingExamples.Switch, TaggingExamples.SwitchProblems);
         return app;
     }
 
