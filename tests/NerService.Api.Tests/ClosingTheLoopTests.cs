@@ -8,7 +8,7 @@ namespace NerService.Api.Tests;
 
 /// <summary>
 /// The way back to training: documents tagged and stored by the service, corrected by a person, exported as
-/// CoNLL and read by the training code, which writes a model the service can load.
+/// CoNLL and read by the training code, which writes a model the service can load, and serves without a restart.
 /// </summary>
 [Collection(ServiceCollection.Name)]
 public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
@@ -75,4 +75,120 @@ public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
         Assert.Equal(["LOC", "ORG", "PER"], model.Info.EntityTypes.Order());
         Assert.Single(model.Tag(["Angela Merkel visited Paris."]));
     }
+
+    // A few sentences a tiny model learns perfectly: it has never seen Acme, and tags it O.
+    private const string OriginalData = """
+        -DOCSTART- -X- -X- O
+
+        John NNP B-NP B-PER
+        Smith NNP I-NP I-PER
+        visited VBD B-VP O
+        Paris NNP B-NP B-LOC
+        . . O O
+
+        Reuters NNP B-NP B-ORG
+        reported VBD B-VP O
+        from IN B-PP O
+        Germany NNP B-NP B-LOC
+        . . O O
+
+        The DT B-NP O
+        European NNP I-NP B-ORG
+        Commission NNP I-NP I-ORG
+        met VBD B-VP O
+        German JJ B-NP B-MISC
+        farmers NNS I-NP O
+        . . O O
+
+        Mary NNP B-NP B-PER
+        lives VBZ B-VP O
+        in IN B-PP O
+        London NNP B-NP B-LOC
+        . . O O
+        """;
+
+    [Fact]
+    public async Task ACorrectionExportedFineTunedAndLoadedChangesHowTheServiceTagsTheSameText()
+    {
+        var models = Directory.CreateDirectory(Path.Combine(directory, "models")).FullName;
+        var original = Path.Combine(directory, "original.conll");
+        await File.WriteAllTextAsync(original, OriginalData);
+        var served = Path.Combine(models, "loop.bundle");
+        Train(new TrainingOptions
+        {
+            TrainPath = original,
+            ValidationPath = original,
+            OutputPath = served,
+            EmbeddingsPath = null,
+            HiddenSize = 32,
+            Dropout = 0,
+            BatchSize = 2,
+            LearningRate = 0.01,
+            Epochs = 40,
+            Patience = 12,
+            Name = "loop",
+            Version = "1.0.0",
+        });
+        await using var factory = new NerServiceFactory(served, database.ConnectionString, new Dictionary<string, string?>
+        {
+            ["Ner:ModelsDirectory"] = models,
+            ["Ner:DocumentConsistency"] = "0",
+        });
+        using var client = factory.CreateClient();
+        const string text = "Mary met Acme in London.";
+
+        // 1. Tagged and stored: the model misses Acme.
+        var tagged = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text }));
+        Assert.Equal(["Mary PER", "London LOC"], Entities(tagged));
+        var id = tagged.GetProperty("id").GetInt64();
+
+        // 2. Corrected by a reviewer, 3. exported.
+        await AssertOkJsonAsync(await client.PutAsJsonAsync($"/documents/{id}/entities", new
+        {
+            entities = new[]
+            {
+                new { label = "PER", start = 0, end = 4 },
+                new { label = "ORG", start = 9, end = 13 },
+                new { label = "LOC", start = 17, end = 23 },
+            },
+        }));
+        var export = await client.GetAsync("/documents/export?format=conll&reviewed=true");
+        var conll = await export.Content.ReadAsStringAsync();
+        Assert.True(export.IsSuccessStatusCode, conll);
+        Assert.Contains("Acme B-ORG", conll);
+        var corrections = Path.Combine(directory, "reviewed.conll");
+        await File.WriteAllTextAsync(corrections, conll);
+
+        // 4. Fine-tuned from the served bundle with the correction mixed into the original data; validated on both,
+        // so that the kept epoch has learned the correction without forgetting the rest.
+        var validation = Path.Combine(directory, "validation.conll");
+        await File.WriteAllTextAsync(validation, OriginalData + "\n\n" + string.Join('\n',
+            conll.Split('\n').Select(line => line.Split(' ') is [var token, var tag] ? $"{token} X X {tag}" : line)));
+        Train(new TrainingOptions
+        {
+            TrainPath = original,
+            ValidationPath = validation,
+            OutputPath = Path.Combine(models, "loop.v2.bundle"),
+            InitFrom = served,
+            Corrections = [corrections],
+            CorrectionsWeight = 3,
+            BatchSize = 2,
+            LearningRate = 0.01,
+            Epochs = 10,
+            Patience = 3,
+            Version = "1.1.0",
+        });
+
+        // 5. Loaded without a restart: the same text is now tagged as corrected, by the new version.
+        var loaded = await AssertOkJsonAsync(await client.PostAsJsonAsync("/models/default/load", new { bundle = "loop.v2.bundle" }));
+        Assert.Equal("1.1.0", loaded.GetProperty("serving").GetProperty("version").GetString());
+        var retagged = await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner", new { text, store = false }));
+        Assert.Equal(["Mary PER", "Acme ORG", "London LOC"], Entities(retagged));
+        Assert.Equal("1.1.0", retagged.GetProperty("model").GetProperty("version").GetString());
+    }
+
+    private static void Train(TrainingOptions options) => new Trainer(options, TextWriter.Null, TextWriter.Null).Run();
+
+    private static string[] Entities(System.Text.Json.JsonElement response) =>
+        [.. response.GetProperty("entities").EnumerateArray().Select(e => $"{e.GetProperty("text").GetString()} {e.GetProperty("label").GetString()}")];
 }

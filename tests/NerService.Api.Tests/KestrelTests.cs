@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using NerService.Model.Inference;
+using NerService.Api.Tagging;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests;
@@ -51,7 +51,7 @@ public sealed class KestrelTests(ServiceFixture fixture)
         using var client = new HttpClient { BaseAddress = address };
         var inFlight = client.PostAsJsonAsync("ner", new { text = "John Smith visited Paris." });
         // Stop once the text is in the tagger (not after a guessed delay, which a loaded machine can outlast).
-        var tagger = factory.Services.GetRequiredService<BatchingTagger>();
+        var tagger = factory.Services.GetRequiredService<TaggerRegistry>().Default.Tagger;
         for (var waited = 0; tagger.AdmittedTokens == 0 && !inFlight.IsCompleted; waited++)
         {
             Assert.True(waited < 3000, "The request did not reach the tagger within a minute.");

@@ -115,6 +115,14 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
             }
         }
         Assert.True(document.GetProperty("paths").GetProperty("/model").GetProperty("get").GetProperty("responses").TryGetProperty("200", out _));
+
+        var load = document.GetProperty("paths").GetProperty("/models/{name}/load").GetProperty("post");
+        Assert.True(load.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
+        var loadResponses = load.GetProperty("responses");
+        Assert.True(loadResponses.GetProperty("200").GetProperty("content").GetProperty("application/json").TryGetProperty("example", out _));
+        foreach (var status in new[] { "400", "401", "403", "404", "422", "503" })
+            Assert.True(loadResponses.GetProperty(status).GetProperty("content").GetProperty("application/problem+json").TryGetProperty("example", out _), $"load {status}");
+        Assert.True(document.GetProperty("paths").GetProperty("/models/{name}/restore").GetProperty("post").GetProperty("responses").TryGetProperty("409", out _));
     }
 
     [Fact]

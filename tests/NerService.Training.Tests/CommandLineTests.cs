@@ -138,6 +138,39 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(evaluateExit == 0, evaluateError);
     }
 
+    [Fact]
+    public async Task TrainMixesRepeatedCorrectionsFilesIntoAFineTuningRunAndNamesTheNewVersion()
+    {
+        var data = WriteFile("tiny.conll", TrainingRunTests.TinyCorpus);
+        var first = WriteFile("first.conll", "Acme B-ORG\nsaid O\n");
+        var second = WriteFile("second.conll", "Mary B-PER\nsaid O\n\nParis B-LOC\nsaid O\n");
+        var parent = TestBundle.Create(Path.Combine(directory, "parent.bundle"));
+        var bundle = Path.Combine(directory, "tuned.bundle");
+
+        var (exitCode, output, error) = await Run("train", "--train", data, "--valid", data, "--output", bundle, "--init-from", parent, "--scheme", "Iob2",
+            "--corrections", first, "--corrections", second, "--corrections-weight", "4", "--model-version", "0.0.2", "--epochs", "1", "--batch-size", "2");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("corrections: 3 sentences, 6 tokens, 3 entities from first.conll, second.conll; each repeated 4 times per epoch: 12 of 16 training sentences", output);
+        using var tuned = ModelBundle.Load(bundle);
+        Assert.Equal(("test-bundle", "0.0.2"), (tuned.Manifest.Name, tuned.Manifest.Version));
+        Assert.Equal("first.conll, second.conll", tuned.Manifest.Training.Hyperparameters["corrections"]);
+    }
+
+    [Theory]
+    [InlineData("--corrections-weight", "0", "--corrections-weight must be at least 1")]
+    [InlineData("--corrections", "missing.conll", "missing.conll")]
+    public async Task TrainRefusesCorrectionsOptionsThatCannotWork(string option, string value, string message)
+    {
+        var data = WriteFile("tiny.conll", TrainingRunTests.TinyCorpus);
+
+        var (exitCode, _, error) = await Run("train", "--train", data, "--valid", data, "--output", Path.Combine(directory, "x.bundle"), option,
+            option == "--corrections" ? Path.Combine(directory, value) : value);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(message, error);
+    }
+
     private string WriteFile(string name, string content)
     {
         var path = Path.Combine(directory, name);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using NerService.Api.Database;
 using NerService.Api.Monitoring;
 using NerService.Api.Security;
-using NerService.Model.Inference;
+using NerService.Api.Tagging;
 using Npgsql;
 
 namespace NerService.Api.Documents;
@@ -39,7 +39,7 @@ public static class DocumentStoreExtensions
             return writer;
         });
         services.AddHostedService(provider => provider.GetRequiredService<DocumentWriter>());
-        services.TryAddSingleton(provider => new KnownEntityLabels(provider.GetRequiredService<BatchingTagger>().Model.EntityTypes));
+        services.TryAddSingleton(provider => new KnownEntityLabels(provider.GetRequiredService<TaggerRegistry>().Default.Info.EntityTypes));
         services.AddProblemDetails();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name, tags: ["ready"]);
         return builder;

@@ -114,8 +114,8 @@ public sealed record EntityCount(string Label, string Text, long Count);
 public sealed class InvalidDocumentException(string problem) : Exception(problem);
 
 /// <summary>
-/// The entity labels corrections may use: the loaded model's entity types. The default registration reads
-/// them from the <see cref="BatchingTagger"/> service; register an instance before <c>AddDocumentStore</c> to
+/// The entity labels corrections may use: the default model's entity types (a model update keeps them). The
+/// default registration reads them from the <see cref="NerService.Api.Tagging.TaggerRegistry"/>; register an instance before <c>AddDocumentStore</c> to
 /// choose others.
 /// </summary>
 public sealed class KnownEntityLabels(IEnumerable<string> labels)

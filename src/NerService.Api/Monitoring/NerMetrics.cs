@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using NerService.Api.Options;
+using NerService.Api.Tagging;
 using NerService.Model.Inference;
 using Prometheus;
 
@@ -27,6 +28,8 @@ internal sealed class NerMetrics
     private readonly Counter sentencesTagged;
     private readonly Counter tokensProcessed;
     private readonly Histogram storeBatchDocuments;
+    private readonly Gauge modelInfo;
+    private readonly Counter modelSwitches;
 
     public NerMetrics()
     {
@@ -48,6 +51,9 @@ internal sealed class NerMetrics
         tokensProcessed = Factory.CreateCounter("ner_tokens_processed_total", "Tokens tagged by the model.", byModel);
         storeBatchDocuments = Factory.CreateHistogram("ner_store_batch_documents", "Documents stored per database round trip.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 11) });
+        modelInfo = Factory.CreateGauge("ner_model_info", "1 for the bundle each model name serves now (its name and version as the bundle states them).",
+            [ModelLabel, "name", "version"]);
+        modelSwitches = Factory.CreateCounter("ner_model_switches_total", "Models replaced while serving (loads and restores that switched).", byModel);
     }
 
     /// <summary>The label naming the served model (as requests name it) on every tagging metric.</summary>
@@ -72,15 +78,31 @@ internal sealed class NerMetrics
     /// <summary>Called by the document writer after each database round trip that stored documents.</summary>
     public void RecordStoredBatch(int documents) => storeBatchDocuments.Observe(documents);
 
-    /// <summary>A model's queue length and admitted tokens are read when scraped rather than updated on every enqueue.</summary>
-    public void TrackQueue(string model, BatchingTagger tagger)
+    /// <summary>Called after a model update has switched <paramref name="model"/> to another bundle.</summary>
+    public void RecordSwitch(string model) => modelSwitches.WithLabels(model).Inc();
+
+    /// <summary>
+    /// Each model's queue length and admitted tokens, and which bundle it serves, are read from the registry when
+    /// scraped (so they follow model updates) rather than updated on every enqueue.
+    /// </summary>
+    public void TrackModels(TaggerRegistry models)
     {
-        var length = queueLength.WithLabels(model);
-        var tokens = admittedTokens.WithLabels(model);
+        var shown = new Dictionary<string, (string Name, string Version)>(StringComparer.Ordinal);
         Registry.AddBeforeCollectCallback(() =>
         {
-            length.Set(tagger.QueueLength);
-            tokens.Set(tagger.AdmittedTokens);
+            foreach (var model in models.Models)
+            {
+                queueLength.WithLabels(model.Name).Set(model.Tagger.QueueLength);
+                admittedTokens.WithLabels(model.Name).Set(model.Tagger.AdmittedTokens);
+                var served = (model.Info.Name, model.Info.Version);
+                lock (shown)
+                {
+                    if (shown.TryGetValue(model.Name, out var before) && before != served)
+                        modelInfo.RemoveLabelled(model.Name, before.Name, before.Version);
+                    shown[model.Name] = served;
+                    modelInfo.WithLabels(model.Name, served.Name, served.Version).Set(1);
+                }
+            }
         });
     }
 }

@@ -45,12 +45,14 @@ internal static class OpenApiSetup
 }
 
 /// <summary>Request and success-response examples of an endpoint, shown in the OpenAPI document.</summary>
-internal sealed record EndpointExamples(object? Request, object? Response);
+/// <summary>An endpoint's examples; <paramref name="Problems"/> (by status) replace the generic problem examples where the endpoint's own say more.</summary>
+internal sealed record EndpointExamples(object? Request, object? Response, IReadOnlyDictionary<string, ProblemDetails>? Problems = null);
 
 internal static class EndpointExamplesExtensions
 {
-    public static RouteHandlerBuilder WithExamples(this RouteHandlerBuilder builder, object? request, object? response) =>
-        builder.WithMetadata(new EndpointExamples(request, response));
+    public static RouteHandlerBuilder WithExamples(this RouteHandlerBuilder builder, object? request, object? response,
+        IReadOnlyDictionary<string, ProblemDetails>? problems = null) =>
+        builder.WithMetadata(new EndpointExamples(request, response, problems));
 }
 
 /// <summary>
@@ -76,7 +78,8 @@ internal sealed class ExamplesOperationFilter : IOperationFilter
         {
             if (response.Content is null)
                 continue;
-            var example = status == "200" ? examples?.Response : ProblemExample(status);
+            var example = status == "200" ? examples?.Response
+                : examples?.Problems?.GetValueOrDefault(status) ?? ProblemExample(status);
             if (example is null)
                 continue;
             foreach (var media in response.Content.Values.OfType<OpenApiMediaType>())

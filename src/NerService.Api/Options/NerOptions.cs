@@ -23,6 +23,12 @@ public sealed class NerOptions
     /// </summary>
     public Dictionary<string, ModelSettings> Models { get; set; } = [];
 
+    /// <summary>
+    /// The folder that model updates (<c>POST /models/{name}/load</c>) load bundles from: an absolute path, or one
+    /// relative to the content root. Default <c>models</c>. A bundle named outside it is refused.
+    /// </summary>
+    public string ModelsDirectory { get; set; } = "models";
+
     /// <summary>Where the model runs: <c>cpu</c>, <c>cuda</c> or <c>auto</c> (CUDA when available). Default <c>cpu</c>.</summary>
     public string Device { get; set; } = "cpu";
 
@@ -63,6 +69,9 @@ public sealed class NerOptions
 
     /// <summary>The bundle path made absolute against <paramref name="contentRoot"/>.</summary>
     public string ResolveBundlePath(string contentRoot) => Path.GetFullPath(BundlePath, contentRoot);
+
+    /// <summary>The models folder made absolute against <paramref name="contentRoot"/>.</summary>
+    public string ResolveModelsDirectory(string contentRoot) => Path.GetFullPath(ModelsDirectory, contentRoot);
 
     /// <summary>Every served model by name, the default one first, with its bundle path made absolute.</summary>
     public IEnumerable<(string Name, string BundlePath, int InferenceThreads)> ServedModels(string contentRoot)

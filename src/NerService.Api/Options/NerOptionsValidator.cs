@@ -38,6 +38,9 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
                 RequireRange(failures, $"{section}:Models:{model}:InferenceThreads", threads, 0, 1024);
         }
 
+        if (string.IsNullOrWhiteSpace(options.ModelsDirectory))
+            failures.Add($"{section}:ModelsDirectory must name the folder model updates load bundles from.");
+
         if (options.DocumentConsistency is < 0 or >= 1 || double.IsNaN(options.DocumentConsistency))
             failures.Add($"{section}:DocumentConsistency must be 0 (off) or a probability below 1 (was {options.DocumentConsistency}).");
         if (options.TorchThreads < 0)

@@ -39,6 +39,8 @@ internal static class NerApi
                 + "Each entity's score is the calibrated probability that exactly that span has exactly that label; minScore "
                 + "(0 to 1) leaves out entities scored below it (what is stored is what the response shows), and "
                 + "\"alternatives\": true adds each entity's other probable readings and the possibleEntities of uncertain stretches. "
+                + "The response's model names the bundle (name and version) that tagged the text, which a stored document records too; "
+                + "after a model update (POST /models/{name}/load) requests already tagging finish on the old model. "
                 + "Errors: 400 for a missing or mistyped field or invalid JSON (the field is named), for a minScore outside [0, 1], or for a text with a NUL "
                 + "character that is to be stored, 413 for a text over the limit, "
                 + "415 without a JSON content type, 401 without a valid X-Api-Key (when keys are configured), 403 for a key without the tagger role, 429 past the rate limit "
@@ -56,7 +58,8 @@ internal static class NerApi
                 + "the tagged documents are stored in one transaction (all or none) and each result carries its documentId; a "
                 + "document with a NUL character gets its own 400 error. With an Idempotency-Key header K, document i is stored "
                 + "under the key K with batch index i (apart from single requests' keys), so retrying the batch with the same key stores nothing twice. When the document database "
-                + "cannot be reached the whole request gets 503 with Retry-After and nothing is stored.")
+                + "cannot be reached the whole request gets 503 with Retry-After and nothing is stored. All documents of one request are "
+                + "tagged by the one model the response's model names, even across a model update.")
             .WithExamples(TaggingExamples.BatchRequest, TaggingExamples.BatchResponse);
 
         return app;
@@ -68,9 +71,12 @@ internal static class NerApi
     {
         if (request.Text is not { } text)
             return Problems.InvalidField("text", "The field 'text' is required.");
-        if (!models.TryGet(request.Model, out var served))
+        // Held until the response is made: a model update meanwhile lets this request finish on the model it started
+        // with, and the stored document and the response name that model.
+        if (!models.TryLease(request.Model, out var lease))
             return UnknownModel(request.Model!, models);
-        var tagger = served.Tagger;
+        using var _ = lease;
+        var tagger = lease.Model.Tagger;
         if (!TryParseOffsetUnit(request.OffsetUnit, out var unit))
             return Problems.InvalidField("offsetUnit", OffsetUnitMessage("offsetUnit"));
         if (MinScoreProblem(request.MinScore) is { } minScoreProblem)
@@ -130,9 +136,12 @@ internal static class NerApi
     {
         if (request.Documents is not { } documents)
             return Problems.InvalidField("documents", "The field 'documents' is required.");
-        if (!models.TryGet(request.Model, out var served))
+        // Held until the response is made: a model update meanwhile lets this request finish on the model it started
+        // with, and the stored document and the response name that model.
+        if (!models.TryLease(request.Model, out var lease))
             return UnknownModel(request.Model!, models);
-        var tagger = served.Tagger;
+        using var _ = lease;
+        var tagger = lease.Model.Tagger;
         var limits = options.Value.Limits;
         if (documents.Count > limits.MaxBatchDocuments)
             return Problems.InvalidField("documents", $"At most {limits.MaxBatchDocuments} documents are accepted per request; got {documents.Count}.");

@@ -9,21 +9,22 @@ namespace NerService.Api.Tagging;
 internal static class TaggerSetup
 {
     /// <summary>
-    /// Every configured model, each with its own batching tagger, loaded before the server accepts requests; the
-    /// default model's tagger is also a service of its own for what serves only that one.
+    /// Every configured model, each with its own batching tagger, loaded before the server accepts requests, and
+    /// what replaces one of them while the service runs (<see cref="ModelUpdates"/>).
     /// </summary>
     public static IServiceCollection AddNerTagger(this IServiceCollection services)
     {
+        services.AddSingleton<ModelLoader>();
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<NerOptions>>().Value;
             var environment = provider.GetRequiredService<IHostEnvironment>();
-            var logger = provider.GetRequiredService<ILogger<TaggerRegistry>>();
+            var loader = provider.GetRequiredService<ModelLoader>();
             var served = new List<ServedModel>();
             try
             {
                 foreach (var (name, bundle, inferenceThreads) in options.ServedModels(environment.ContentRootPath))
-                    served.Add(Load(options, name, bundle, inferenceThreads, logger));
+                    served.Add(loader.Load(name, bundle, inferenceThreads));
             }
             catch
             {
@@ -36,63 +37,69 @@ internal static class TaggerSetup
             }
             return new TaggerRegistry(served);
         });
-        services.AddSingleton(provider => provider.GetRequiredService<TaggerRegistry>().Default.Tagger);
+        services.AddSingleton<ModelUpdates>();
         services.AddSingleton<TaggerLifetime>();
         services.AddHostedService(provider => provider.GetRequiredService<TaggerLifetime>());
         return services;
     }
+}
 
-    private static ServedModel Load(NerOptions options, string name, string bundle, int inferenceThreads, ILogger logger)
+/// <summary>Loads a bundle and puts a batching tagger in front of it, the same way at start and for a model update.</summary>
+internal sealed class ModelLoader(IOptions<NerOptions> options, NerMetrics metrics, ILogger<ModelLoader> logger)
+{
+    /// <summary>Throws <see cref="ModelLoadException"/> saying why when the bundle cannot be loaded.</summary>
+    public ServedModel Load(string name, string bundle, int inferenceThreads)
     {
+        var settings = options.Value;
         var started = Stopwatch.GetTimestamp();
         NerModel model;
         try
         {
-            model = NerModel.Load(bundle, options.Device.ToLowerInvariant(), options.LibTorchDirectory);
-            model.ConsistencyConfidence = options.DocumentConsistency > 0 ? options.DocumentConsistency : null;
+            model = NerModel.Load(bundle, settings.Device.ToLowerInvariant(), settings.LibTorchDirectory);
+            model.ConsistencyConfidence = settings.DocumentConsistency > 0 ? settings.DocumentConsistency : null;
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            throw new ModelLoadException($"The model bundle '{name}' at '{bundle}' could not be loaded on device '{options.Device}': {exception.Message}", exception);
+            throw new ModelLoadException($"The model bundle '{name}' at '{bundle}' could not be loaded on device '{settings.Device}': {exception.Message}", exception);
         }
         // Each model gets one inference thread per core by default: threads of a model without work sleep on its
         // queue, so only models in use share the cores, and a model used alone still has all of them.
-        var batching = options.Batching.ToBatchingOptions();
+        var batching = settings.Batching.ToBatchingOptions();
         batching.InferenceThreads = inferenceThreads;
         var threads = batching.InferenceThreadsOn(model.Device);
         // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
-        var threadsPerPass = options.TorchThreads > 0 ? options.TorchThreads : TorchRuntime.ThreadsPerPass(threads);
+        var threadsPerPass = settings.TorchThreads > 0 ? settings.TorchThreads : TorchRuntime.ThreadsPerPass(threads);
         TorchRuntime.SetThreads(threadsPerPass);
         var tagger = new BatchingTagger(model, batching);
+        tagger.BatchCompleted += batch => metrics.RecordBatch(name, batch);
         logger.LogInformation("Model {Model}: {Name} {Version} from {Bundle} on {Device} in {Elapsed:F0} ms; {InferenceThreads} inference threads, {ThreadsPerPass} libtorch threads each; "
             + "batches of up to {Sentences} sentences and {Tokens} tokens, waiting at most {Delay} ms for a batch to fill",
-            name, model.Info.Name, model.Info.Version, bundle, options.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, threads, threadsPerPass,
+            name, model.Info.Name, model.Info.Version, bundle, settings.Device, Stopwatch.GetElapsedTime(started).TotalMilliseconds, threads, threadsPerPass,
             batching.MaxBatchSentences, batching.MaxBatchTokens, tagger.MaxDelay.TotalMilliseconds);
-        return new ServedModel(name, model, tagger);
+        return new ServedModel(name, model, tagger, bundle);
     }
+
+    /// <summary>The inference threads configured for the model served as <paramref name="name"/>.</summary>
+    public int InferenceThreadsOf(string name) =>
+        options.Value.Models.TryGetValue(name, out var model) && model.InferenceThreads is { } threads ? threads : options.Value.Batching.InferenceThreads;
 }
 
 /// <summary>
 /// Loads the model when the host starts (hosted services start before the server listens, so a bad bundle
-/// stops start-up), and on shutdown drains the tagger's queue after the server has stopped taking requests
+/// stops start-up), and on shutdown drains the taggers' queues after the server has stopped taking requests
 /// (hosted services stop in reverse order, the server first).
 /// </summary>
 internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metrics, IHostApplicationLifetime application) : IHostedService
 {
     private TaggerRegistry? registry;
 
-    /// <summary>True while the models are loaded and the service is not shutting down.</summary>
+    /// <summary>True while the models are loaded and the service is not shutting down; a model update never changes it.</summary>
     public bool IsReady => registry is not null && !application.ApplicationStopping.IsCancellationRequested;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var loaded = services.GetRequiredService<TaggerRegistry>();
-        foreach (var model in loaded.Models)
-        {
-            var tagger = model.Tagger;
-            tagger.BatchCompleted += batch => metrics.RecordBatch(model.Name, batch);
-            metrics.TrackQueue(model.Name, tagger);
-        }
+        metrics.TrackModels(loaded);
         registry = loaded;
         return Task.CompletedTask;
     }
@@ -100,7 +107,7 @@ internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metri
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (registry is not null)
-            await Task.WhenAll(registry.Models.Select(m => m.Tagger.DisposeAsync().AsTask())).WaitAsync(cancellationToken);
+            await registry.StopAsync(cancellationToken);
     }
 }
 

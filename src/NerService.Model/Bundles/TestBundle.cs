@@ -11,7 +11,7 @@ namespace NerService.Model.Bundles;
 /// </summary>
 public static class TestBundle
 {
-    public static string Create(string path, int seed = 7, string name = "test-bundle")
+    public static string Create(string path, int seed = 7, string name = "test-bundle", string version = "0.0.1")
     {
         TorchSharp.torch.manual_seed(seed);
         var words = new List<string> { WordVocabulary.PaddingToken, WordVocabulary.UnknownToken };
@@ -33,7 +33,7 @@ public static class TestBundle
         var manifest = new BundleManifest
         {
             Name = name,
-            Version = "0.0.1",
+            Version = version,
             Scheme = tags.Scheme,
             Tags = tags.Tags,
             Network = config,

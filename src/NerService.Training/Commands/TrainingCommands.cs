@@ -43,6 +43,17 @@ public static class TrainingCommands
         var noChars = new Option<bool>("--no-chars") { Description = "Leave out the character CNN." };
         var noCasing = new Option<bool>("--no-casing") { Description = "Leave out the casing embedding." };
         var initFrom = new Option<FileInfo?>("--init-from") { Description = "Start from this bundle's vocabulary and weights (a second training stage)." };
+        var corrections = new Option<FileInfo[]>("--corrections")
+        {
+            Description = "Reviewed documents (CoNLL from GET /documents/export?format=conll&reviewed=true) mixed into the training data; repeat for several files. "
+                + "With --init-from the served bundle, the model learns the corrections and the training data keeps it from forgetting.",
+        }.AcceptExistingOnly();
+        var correctionsWeight = new Option<int?>("--corrections-weight") { Description = $"Times each corrected sentence is repeated per epoch, at least 1 (default {defaults.CorrectionsWeight})." };
+        correctionsWeight.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1)
+                result.AddError("--corrections-weight must be at least 1.");
+        });
         var fineTune = new Option<bool>("--fine-tune-embeddings") { Description = "Update the pretrained word vectors during training." };
         var epochs = new Option<int?>("--epochs") { Description = $"Most epochs (default {defaults.Epochs})." };
         var patience = new Option<int?>("--patience") { Description = $"Epochs without gain before stopping (default {defaults.Patience})." };
@@ -55,7 +66,8 @@ public static class TrainingCommands
         var teacher = new Option<FileInfo?>("--teacher") { Description = "Distil from this bundle: its per-token tag distributions on each epoch's sentences are soft targets beside the gold tags." };
         var distillationWeight = new Option<double?>("--distillation-weight") { Description = $"Share of the soft targets in the loss, 0 to 1 (default {defaults.DistillationWeight})." };
         var temperature = new Option<double?>("--temperature") { Description = $"Softmax temperature of the soft targets (default {defaults.DistillationTemperature})." };
-        var name = new Option<string?>("--name") { Description = $"The model's name in its bundle (default {defaults.Name})." };
+        var name = new Option<string?>("--name") { Description = $"The model's name in its bundle (default {Trainer.DefaultName}; with --init-from, that bundle's name)." };
+        var modelVersion = new Option<string?>("--model-version") { Description = $"The model's version in its bundle (default {Trainer.DefaultVersion}; with --init-from, that bundle's version: give a fine-tuned model its own)." };
         var seed = new Option<int?>("--seed") { Description = $"Random seed (default {defaults.Seed})." };
         var greedy = new Option<bool>("--greedy-validation") { Description = "Score validation with greedy decoding instead of constrained Viterbi." };
         var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint beside --output." };
@@ -64,7 +76,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, initFrom, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, teacher, distillationWeight, temperature, name, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, corrections, correctionsWeight, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, teacher, distillationWeight, temperature, name, modelVersion, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -90,6 +102,8 @@ public static class TrainingCommands
                 UseCharacters = !parse.GetValue(noChars) && options.UseCharacters,
                 UseCasing = !parse.GetValue(noCasing) && options.UseCasing,
                 InitFrom = parse.GetValue(initFrom)?.FullName ?? options.InitFrom,
+                Corrections = parse.GetValue(corrections) is { Length: > 0 } files ? [.. files.Select(f => f.FullName)] : options.Corrections,
+                CorrectionsWeight = parse.GetValue(correctionsWeight) ?? options.CorrectionsWeight,
                 FineTuneEmbeddings = parse.GetValue(fineTune) || options.FineTuneEmbeddings,
                 Epochs = parse.GetValue(epochs) ?? options.Epochs,
                 Patience = parse.GetValue(patience) ?? options.Patience,
@@ -103,6 +117,7 @@ public static class TrainingCommands
                 DistillationWeight = parse.GetValue(distillationWeight) ?? options.DistillationWeight,
                 DistillationTemperature = parse.GetValue(temperature) ?? options.DistillationTemperature,
                 Name = parse.GetValue(name) ?? options.Name,
+                Version = parse.GetValue(modelVersion) ?? options.Version,
                 Seed = parse.GetValue(seed) ?? options.Seed,
                 ValidationDecoding = parse.GetValue(greedy) ? Decoding.Greedy : options.ValidationDecoding,
                 Resume = parse.GetValue(resume),

@@ -33,6 +33,10 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
 {
     private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web);
 
+    /// <summary>A new model's name and version when the options give none.</summary>
+    public const string DefaultName = "conll2003-bilstm";
+    public const string DefaultVersion = "1.0.0";
+
     public string LogPath => Path.ChangeExtension(options.OutputPath, ".training.jsonl");
     public string PlotPath => Path.ChangeExtension(options.OutputPath, ".learning-curve.png");
     private string CheckpointPath => options.OutputPath + ".checkpoint";
@@ -52,6 +56,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         IReadOnlyList<ConllSentence> train = [.. trainDocuments.SelectMany(d => d)];
         var validation = ConllReader.ReadFile(options.ValidationPath, options.Scheme, options.InputScheme);
         output.WriteLine($"train: {train.Count} sentences, {train.Sum(s => s.Tokens.Count)} tokens; validation: {validation.Count} sentences");
+        if (options.CorrectionsWeight < 1)
+            throw new ArgumentException($"The corrections weight (times each corrected sentence is repeated per epoch) must be at least 1; it is {options.CorrectionsWeight}.");
+        var corrections = options.Corrections
+            .Select(path => (Path: path, Sentences: ConllReader.ReadFile(path, options.Scheme, options.InputScheme)))
+            .ToList();
 
         using var distillation = options.TeacherPath is null ? null
             : new Distillation(options.TeacherPath, options.DistillationWeight, options.DistillationTemperature);
@@ -61,13 +70,15 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var bundle = state is not null ? ModelBundle.Load(CheckpointPath)
             : options.InitFrom is not null ? ModelBundle.Load(options.InitFrom)
             : distillation is not null ? CreateStudent(distillation.Bundle)
-            : CreateBundle(train);
+            : CreateBundle([.. train, .. corrections.SelectMany(c => c.Sentences)]);
         if (distillation is not null && !distillation.Bundle.TagSet.Tags.SequenceEqual(bundle.TagSet.Tags))
             throw new InvalidOperationException($"The teacher predicts the tags {string.Join(' ', distillation.Bundle.TagSet.Tags)}; the student {string.Join(' ', bundle.TagSet.Tags)}.");
         if (options.InitFrom is not null && bundle.Manifest.Scheme != options.Scheme)
             throw new InvalidOperationException($"--init-from bundle predicts {bundle.Manifest.Scheme}; this run asks for {options.Scheme}.");
         if (options.AddRunningText)
             train = [.. train, .. RunningTextSentences(train, trainDocuments, TextCasing.Original)];
+        if (corrections.Count > 0)
+            train = MixCorrections(train, corrections, bundle.TagSet);
         // Sentences past this index are running text cut at another casing: kept as cased, never re-cased.
         var augmentable = train.Count;
         if (options.AddRunningText && options.CasingAugmentation > 0)
@@ -90,6 +101,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             File.Delete(LogPath);
 
         var builder = new BatchBuilder(bundle.Words, bundle.Characters, network.Config);
+        if (train.SelectMany(s => s.Tags).FirstOrDefault(t => !tags.Tags.Contains(t)) is { } unknown)
+            throw new InvalidOperationException($"The training data has the tag {unknown}, which the model does not predict (its tags: {string.Join(' ', tags.Tags)}).");
         var targets = train.Select(s => s.Tags.Select(tags.IndexOf).ToArray()).ToArray();
         if ((options.EmbeddingsPath is not null || options.InitFrom is not null || distillation is not null) && !options.FineTuneEmbeddings)
             network.WordVectorsTrainable = false;
@@ -229,6 +242,30 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         return history;
     }
 
+    /// <summary>
+    /// The training sentences followed by every corrected sentence <see cref="TrainingOptions.CorrectionsWeight"/>
+    /// times: the shuffle of each epoch spreads the copies among the original data, which keeps the model from
+    /// forgetting it while the corrections pull it their way.
+    /// </summary>
+    private List<ConllSentence> MixCorrections(IReadOnlyList<ConllSentence> train, List<(string Path, IReadOnlyList<ConllSentence> Sentences)> corrections, TagSet tags)
+    {
+        foreach (var (path, sentences) in corrections)
+        {
+            if (sentences.SelectMany(s => s.Tags).FirstOrDefault(t => !tags.Tags.Contains(t)) is { } unknown)
+                throw new InvalidOperationException($"'{path}': the tag {unknown} is not one the model predicts ({string.Join(' ', tags.Tags)}).");
+        }
+        var corrected = corrections.SelectMany(c => c.Sentences).ToList();
+        var mixed = new List<ConllSentence>(train.Count + corrected.Count * options.CorrectionsWeight);
+        mixed.AddRange(train);
+        for (var copy = 0; copy < options.CorrectionsWeight; copy++)
+            mixed.AddRange(corrected);
+        var entities = corrected.Sum(s => s.Tags.Count(t => t[0] is 'B' or 'S'));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"corrections: {corrected.Count} sentences, {corrected.Sum(s => s.Tokens.Count)} tokens, {entities} entities from {string.Join(", ", corrections.Select(c => Path.GetFileName(c.Path)))}; "
+            + $"each repeated {options.CorrectionsWeight} times per epoch: {corrected.Count * options.CorrectionsWeight} of {mixed.Count} training sentences ({(double)corrected.Count * options.CorrectionsWeight / Math.Max(1, mixed.Count):P1})"));
+        return mixed;
+    }
+
     /// <summary>The training documents as the service cuts their running text, where the cut differs from the data set's sentences.</summary>
     private List<ConllSentence> RunningTextSentences(IReadOnlyList<ConllSentence> train, IReadOnlyList<IReadOnlyList<ConllSentence>> documents, TextCasing casing)
     {
@@ -287,8 +324,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         network.LoadWordVectors(teacher.Network.WordVectors);
         var manifest = new BundleManifest
         {
-            Name = options.Name,
-            Version = options.Version,
+            Name = options.Name ?? DefaultName,
+            Version = options.Version ?? DefaultVersion,
             Scheme = teacher.Manifest.Scheme,
             Tags = teacher.Manifest.Tags,
             Network = config,
@@ -320,8 +357,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         }
         var manifest = new BundleManifest
         {
-            Name = options.Name,
-            Version = options.Version,
+            Name = options.Name ?? DefaultName,
+            Version = options.Version ?? DefaultVersion,
             Scheme = options.Scheme,
             Tags = tags.Tags,
             Network = config,
@@ -408,15 +445,15 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             scores[$"{casing}.f1"] = f1;
         var manifest = bundle.Manifest with
         {
+            Name = options.Name ?? bundle.Manifest.Name,
+            Version = options.Version ?? bundle.Manifest.Version,
             Training = new TrainingMetadata
             {
                 CreatedAt = DateTimeOffset.UtcNow,
                 SourceCommit = sourceCommit,
-                DataChecksums = new Dictionary<string, string>
-                {
-                    [Path.GetFileName(options.TrainPath)] = FileChecksum(options.TrainPath),
-                    [Path.GetFileName(options.ValidationPath)] = FileChecksum(options.ValidationPath),
-                },
+                DataChecksums = new[] { options.TrainPath, options.ValidationPath }.Concat(options.Corrections)
+                    .DistinctBy(Path.GetFileName)
+                    .ToDictionary(path => Path.GetFileName(path), FileChecksum),
                 ValidationMetrics = scores,
                 Hyperparameters = options.Describe(),
                 Epochs = history.Count,

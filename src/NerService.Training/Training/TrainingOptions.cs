@@ -20,6 +20,20 @@ public sealed record TrainingOptions
     /// </summary>
     public string? InitFrom { get; init; }
 
+    /// <summary>
+    /// Reviewed documents (CoNLL, as <c>GET /documents/export?format=conll&amp;reviewed=true</c> writes them) mixed into the
+    /// training data, each sentence <see cref="CorrectionsWeight"/> times per epoch. With <see cref="InitFrom"/> the
+    /// served bundle, the model learns the corrections while the original training data keeps it from forgetting
+    /// what it knew.
+    /// </summary>
+    public IReadOnlyList<string> Corrections { get; init; } = [];
+
+    /// <summary>
+    /// How many times each corrected sentence is repeated in every epoch (at least 1): a few hundred corrections
+    /// among thousands of training sentences would otherwise barely move the weights.
+    /// </summary>
+    public int CorrectionsWeight { get; init; } = 5;
+
     /// <summary>The scheme of the data files when known; detected otherwise.</summary>
     public TaggingScheme? InputScheme { get; init; }
 
@@ -105,8 +119,15 @@ public sealed record TrainingOptions
     /// <summary>Continue from the checkpoint beside <see cref="OutputPath"/> when there is one.</summary>
     public bool Resume { get; init; }
 
-    public string Name { get; init; } = "conll2003-bilstm";
-    public string Version { get; init; } = "1.0.0";
+    /// <summary>The model's name in the bundle; null: <c>conll2003-bilstm</c>, or the <see cref="InitFrom"/> bundle's name.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// The model's version in the bundle; null: <c>1.0.0</c>, or the <see cref="InitFrom"/> bundle's version. A
+    /// fine-tuned model served in place of its parent should get a version of its own, so that responses and stored
+    /// documents tell the two apart.
+    /// </summary>
+    public string? Version { get; init; }
 
     /// <summary>Log progress every this many batches.</summary>
     public int ProgressEvery { get; init; } = 50;
@@ -123,6 +144,8 @@ public sealed record TrainingOptions
         ["useCasing"] = UseCasing.ToString(),
         ["pretrained"] = EmbeddingsPath is null ? "none" : "glove-6b-100d",
         ["initFrom"] = InitFrom is null ? "none" : Path.GetFileName(InitFrom),
+        ["corrections"] = Corrections.Count == 0 ? "none" : string.Join(", ", Corrections.Select(Path.GetFileName)),
+        ["correctionsWeight"] = CorrectionsWeight.ToString(),
         ["pretrainedWords"] = PretrainedWords.ToString(),
         ["fineTuneEmbeddings"] = FineTuneEmbeddings.ToString(),
         ["epochs"] = Epochs.ToString(),

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using NerService.Model.Inference;
+using NerService.Api.Tagging;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests.Limits;
@@ -23,7 +23,7 @@ public sealed class AdmissionTests(ServiceFixture fixture)
             ["Ner:Batching:QueueTokenBudget"] = "100",
         });
         using var client = factory.CreateClient();
-        var tagger = factory.Services.GetRequiredService<BatchingTagger>();
+        var tagger = factory.Services.GetRequiredService<TaggerRegistry>().Default.Tagger;
 
         var first = client.PostAsJsonAsync("/ner", new { text = Words(60), store = false });
         await WaitUntilAsync(() => tagger.AdmittedTokens == 60);
