@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using Microsoft.Playwright;
 using NerService.Api.Tests.Documents;
 using NerService.Model.Inference;
 using NerService.Training.Training;
@@ -134,7 +135,8 @@ public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
             ["Ner:ModelsDirectory"] = models,
             ["Ner:DocumentConsistency"] = "0",
         });
-        using var client = factory.CreateClient();
+        var address = factory.StartOnLoopback();
+        using var client = new HttpClient { BaseAddress = address };
         const string text = "Mary met Acme in London.";
 
         // 1. Tagged and stored: the model misses Acme.
@@ -142,16 +144,21 @@ public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
         Assert.Equal(["Mary PER", "London LOC"], Entities(tagged));
         var id = tagged.GetProperty("id").GetInt64();
 
-        // 2. Corrected by a reviewer, 3. exported.
-        await AssertOkJsonAsync(await client.PutAsJsonAsync($"/documents/{id}/entities", new
+        // 2. Corrected by a reviewer in the review page (headless Chromium): Acme selected, the ORG key, accepted.
+        using (var playwright = await Playwright.CreateAsync())
         {
-            entities = new[]
-            {
-                new { label = "PER", start = 0, end = 4 },
-                new { label = "ORG", start = 9, end = 13 },
-                new { label = "LOC", start = 17, end = 23 },
-            },
-        }));
+            await using var browser = await ReviewPageTests.LaunchAsync(playwright);
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(new Uri(address, "review/").ToString());
+            await page.ClickAsync($"#documents tbody tr[data-id='{id}']");
+            await ReviewPageTests.DoubleClickWordAsync(page, "Acme");
+            await page.Keyboard.PressAsync("o");
+            await Assertions.Expect(ReviewPageTests.Mark(page, "Acme")).ToHaveAttributeAsync("data-label", "ORG");
+            await page.Keyboard.PressAsync("Enter");
+            await Assertions.Expect(page.Locator("#progress")).ToHaveTextAsync("1 / 1 reviewed");
+        }
+
+        // 3. Exported.
         var export = await client.GetAsync("/documents/export?format=conll&reviewed=true");
         var conll = await export.Content.ReadAsStringAsync();
         Assert.True(export.IsSuccessStatusCode, conll);

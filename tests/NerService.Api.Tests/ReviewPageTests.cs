@@ -34,7 +34,7 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
             return new EntitySpan(e.Label, start, start + e.Text.Length, e.Text, e.Score);
         }).ToList(), "test-model", "1.0");
 
-    private static async Task<IBrowser> LaunchAsync(IPlaywright playwright)
+    internal static async Task<IBrowser> LaunchAsync(IPlaywright playwright)
     {
         Assert.True(File.Exists(ChromiumPath), $"Chromium is needed at {ChromiumPath}: apt-get install chromium (scripts/prerequisites.sh), or set CHROMIUM_PATH.");
         return await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
@@ -76,7 +76,7 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
     }
 
     /// <summary>Double-clicks the middle of the first occurrence of the word <paramref name="word"/>, which selects it.</summary>
-    private static async Task DoubleClickWordAsync(IPage page, string word)
+    internal static async Task DoubleClickWordAsync(IPage page, string word)
     {
         var rects = await TextRectanglesAsync(page, word);
         await page.Mouse.DblClickAsync((float)((rects[0] + rects[2]) / 2), (float)rects[1]);
@@ -106,7 +106,7 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
             }
             """, text);
 
-    private static ILocator Mark(IPage page, string text) =>
+    internal static ILocator Mark(IPage page, string text) =>
         page.Locator("#doc-text mark.entity").Filter(new LocatorFilterOptions { HasTextRegex = new System.Text.RegularExpressions.Regex($"^{System.Text.RegularExpressions.Regex.Escape(text)}$") });
 
     [Fact]
