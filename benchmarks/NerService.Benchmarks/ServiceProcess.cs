@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+
+using NerService.TestSupport;
 
 namespace NerService.Benchmarks;
 
@@ -36,8 +37,8 @@ internal sealed class ServiceProcess : IAsyncDisposable
     public static async Task<ServiceProcess> StartAsync(
         string apiDll, IReadOnlyDictionary<string, string> settings, bool requireDatabase, TimeSpan timeout)
     {
-        var address = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
-        var metricsAddress = new Uri($"http://127.0.0.1:{FreeLoopbackPort()}");
+        var address = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
+        var metricsAddress = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
         var start = DotnetStartInfo(apiDll, "--urls", address.ToString().TrimEnd('/'));
         start.Environment["Ner__Metrics__Port"] = metricsAddress.Port.ToString(CultureInfo.InvariantCulture);
         foreach (var (name, value) in settings)
@@ -170,13 +171,6 @@ internal sealed class ServiceProcess : IAsyncDisposable
         // Request logs would cost the server time the benchmark is measuring.
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         return start;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Keep(string? line)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 
 namespace NerService.Api.Tests;
 
@@ -28,7 +27,8 @@ public sealed class StartupTests(ServiceFixture fixture)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");
 
-        var (exitCode, errors) = await service.WaitForExitAsync();
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var errors = service.Output;
 
         Assert.Equal(1, exitCode);
         Assert.Contains("invalid configuration", errors);
@@ -41,7 +41,8 @@ public sealed class StartupTests(ServiceFixture fixture)
         var missing = Path.Combine(Path.GetTempPath(), "no-such-dir", "missing.bundle");
         using var service = StartService($"--Ner:BundlePath={missing}");
 
-        var (exitCode, errors) = await service.WaitForExitAsync();
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var errors = service.Output;
 
         Assert.Equal(1, exitCode);
         Assert.Contains(missing, errors);
@@ -52,7 +53,8 @@ public sealed class StartupTests(ServiceFixture fixture)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", "--ConnectionStrings:Postgres=");
 
-        var (exitCode, errors) = await service.WaitForExitAsync();
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var errors = service.Output;
 
         Assert.Equal(1, exitCode);
         Assert.Contains("invalid configuration", errors);
@@ -65,7 +67,8 @@ public sealed class StartupTests(ServiceFixture fixture)
         var missing = Path.Combine(Path.GetTempPath(), "no-such-dir", "missing.bundle");
         using var service = StartService($"--Ner:BundlePath={missing}", "--ConnectionStrings:Postgres=");
 
-        var (exitCode, errors) = await service.WaitForExitAsync();
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        var errors = service.Output;
 
         Assert.Equal(1, exitCode);
         Assert.Contains(missing, errors);
@@ -76,25 +79,23 @@ public sealed class StartupTests(ServiceFixture fixture)
     [Fact]
     public async Task TheServiceListensWhereUrlsSaysAndExitsCleanlyOnSigterm()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", "--urls", $"http://127.0.0.1:{port}");
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
         await WaitUntilReadyAsync(client, service);
-        using (Process.Start("kill", ["-TERM", service.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-        {
-        }
-        var (exitCode, _) = await service.WaitForExitAsync();
+        service.Signal("TERM");
+        var exitCode = await service.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(0, exitCode);
     }
 
-    private static async Task WaitUntilReadyAsync(HttpClient client, RunningService service)
+    private static async Task WaitUntilReadyAsync(HttpClient client, ChildProcess service)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
-            Assert.False(service.Process.HasExited, "The service exited before it was ready.");
+            Assert.False(service.HasExited, $"The service exited before it was ready:\n{service.Output}");
             try
             {
                 if ((await client.GetAsync("health/ready")).StatusCode == HttpStatusCode.OK)
@@ -109,57 +110,11 @@ public sealed class StartupTests(ServiceFixture fixture)
         Assert.Fail("The service did not become ready within a minute.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     /// <summary>Starts the built service with the fixture's database; later arguments win over earlier ones.</summary>
-    private RunningService StartService(params string[] arguments)
+    private ChildProcess StartService(params string[] arguments)
     {
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            WorkingDirectory = AppContext.BaseDirectory,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"));
-        start.ArgumentList.Add($"--ConnectionStrings:Postgres={fixture.ConnectionString}");
         // Any free port for the metrics listener: tests run side by side, and 9090 may be taken on the machine.
-        start.ArgumentList.Add("--Ner:Metrics:Port=0");
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        return new RunningService(Process.Start(start)!);
-    }
-
-    private sealed class RunningService : IDisposable
-    {
-        private readonly Task<string> output;
-        private readonly Task<string> errors;
-
-        public RunningService(Process process)
-        {
-            Process = process;
-            output = process.StandardOutput.ReadToEndAsync();
-            errors = process.StandardError.ReadToEndAsync();
-        }
-
-        public Process Process { get; }
-
-        public async Task<(int ExitCode, string Errors)> WaitForExitAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await Process.WaitForExitAsync(timeout.Token);
-            return (Process.ExitCode, await errors + await output);
-        }
-
-        public void Dispose()
-        {
-            if (!Process.HasExited)
-                Process.Kill(entireProcessTree: true);
-            Process.Dispose();
-        }
+        string[] all = [Path.Combine(AppContext.BaseDirectory, "NerService.Api.dll"), $"--ConnectionStrings:Postgres={fixture.ConnectionString}", "--Ner:Metrics:Port=0", .. arguments];
+        return ChildProcess.Start("service", Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", all, AppContext.BaseDirectory, new Dictionary<string, string>());
     }
 }

@@ -119,8 +119,8 @@ internal sealed partial class GatewayDeployment : IAsyncDisposable
         var metricsPorts = new Dictionary<string, int>();
         foreach (var name in new[] { ReplicaA, ReplicaB })
         {
-            ports[name] = FreePort();
-            metricsPorts[name] = FreePort();
+            ports[name] = LoopbackPort.Free();
+            metricsPorts[name] = LoopbackPort.Free();
             var replicaEnvironment = new Dictionary<string, string>(environment)
             {
                 ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ports[name]}",
@@ -134,7 +134,7 @@ internal sealed partial class GatewayDeployment : IAsyncDisposable
         MetricsAddresses = metricsPorts.ToDictionary(port => port.Key, port => new Uri($"http://127.0.0.1:{port.Value}/"));
         await Task.WhenAll(ports.Select(port => WaitUntilOkAsync(new Uri($"http://127.0.0.1:{port.Value}/health/ready"), replicas[port.Key])));
 
-        var gatewayPort = FreePort();
+        var gatewayPort = LoopbackPort.Free();
         WriteNginxConfig(gatewayPort, ports.Values);
         Nginx = Start("nginx", nginx, ["-p", nginxPrefix + "/", "-c", Path.Combine(nginxPrefix, "nginx.conf"), "-e", "stderr"], nginxPrefix, new Dictionary<string, string>());
         Address = new Uri($"http://127.0.0.1:{gatewayPort}/");
@@ -186,13 +186,6 @@ internal sealed partial class GatewayDeployment : IAsyncDisposable
             await Task.Delay(200);
         }
         throw new TimeoutException($"{url} did not answer 200 within {StartTimeout}.\n{Diagnostics()}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>nginx from the Debian package; fails (never skips) with the fix when it is missing.</summary>

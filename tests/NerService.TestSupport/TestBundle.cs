@@ -1,9 +1,10 @@
+using NerService.Model.Bundles;
 using NerService.Model.Corpus;
 using NerService.Model.Decoding;
 using NerService.Model.Features;
 using NerService.Model.Network;
 
-namespace NerService.Model.Bundles;
+namespace NerService.TestSupport;
 
 /// <summary>
 /// A tiny, randomly initialised bundle (PER, LOC, ORG, MISC in IOB2) for tests and demos that need a real

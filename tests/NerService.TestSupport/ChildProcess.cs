@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace NerService.Api.Tests.Gateway;
+namespace NerService.TestSupport;
 
 /// <summary>A process started by a test: its output kept for failure messages, the process tree killed on dispose.</summary>
-internal sealed class ChildProcess : IDisposable
+public sealed class ChildProcess : IDisposable
 {
     private readonly Process process;
     private readonly StringBuilder output = new();
