@@ -119,67 +119,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         var evaluationModel = averaged is null ? lastWeightsModel : new NerModel(averaged, CPU);
         var epochsWithoutGain = history.Count - bestEpoch;
 
+        var run = new EpochInputs(train, augmentable, targets, builder, network, trained, optimizer, distillation);
         for (var epoch = firstEpoch; epoch <= options.Epochs && epochsWithoutGain < options.Patience; epoch++)
         {
             var learningRate = options.LearningRate / (1 + options.LearningRateDecay * (epoch - 1));
-            foreach (var group in optimizer.ParamGroups)
-                group.LearningRate = learningRate;
-
-            // Re-seed per epoch so that a resumed run shuffles, re-cases and drops out exactly as an uninterrupted one would.
-            var epochTrain = CasingAugmentation.Mix(train, options.CasingAugmentation, new Random(options.Seed * 7919 + epoch), augmentable);
-            var order = Batches(epochTrain, new Random(options.Seed * 1000 + epoch));
-            if (distillation is not null)
-            {
-                var teacherClock = Stopwatch.StartNew();
-                distillation.Prepare(epochTrain);
-                progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: teacher scores ready in {teacherClock.Elapsed.TotalSeconds:F0} s"));
-            }
-            torch.random.manual_seed(options.Seed * 1000 + epoch);
-            network.train();
-            var clock = Stopwatch.StartNew();
-            double lossSum = 0;
-            double softLossSum = 0;
-            var tokens = 0;
-            for (var b = 0; b < order.Count; b++)
-            {
-                using var scope = NewDisposeScope();
-                var members = order[b];
-                using var batch = builder.Build(members.Select(i => epochTrain[i].Tokens).ToArray(), CPU);
-                var time = (int)batch.Words.shape[1];
-                var gold = new long[members.Length * time];
-                Array.Fill(gold, -100);
-                for (var i = 0; i < members.Length; i++)
-                {
-                    var sentenceTags = targets[members[i]];
-                    for (var t = 0; t < sentenceTags.Length; t++)
-                        gold[i * time + t] = sentenceTags[t];
-                    tokens += sentenceTags.Length;
-                }
-                var logits = network.call(batch);
-                var loss = nn.functional.cross_entropy(
-                    logits.view(-1, tags.Count), tensor(gold, [gold.Length], ScalarType.Int64), ignore_index: -100);
-                if (distillation is not null)
-                {
-                    // The real tokens' logits, sentence after sentence, as the teacher's scores are laid out.
-                    var soft = distillation.Loss(logits.view(-1, tags.Count).index_select(0, batch.TokenPositions), [.. members.Select(i => epochTrain[i])]);
-                    softLossSum += soft.item<float>();
-                    loss = loss.mul(1 - distillation.Weight).add(soft.mul(distillation.Weight));
-                }
-                optimizer.zero_grad();
-                loss.backward();
-                nn.utils.clip_grad_norm_(trained, options.GradientClipNorm);
-                optimizer.step();
-                lossSum += loss.item<float>();
-
-                if ((b + 1) % options.ProgressEvery == 0 || b + 1 == order.Count)
-                {
-                    var rate = tokens / clock.Elapsed.TotalSeconds;
-                    var eta = TimeSpan.FromSeconds((order.Count - b - 1) * clock.Elapsed.TotalSeconds / (b + 1));
-                    progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {epoch}/{options.Epochs}  batch {b + 1}/{order.Count}  loss {lossSum / (b + 1):F4}  {rate:N0} tok/s  ETA {eta:mm\\:ss}"));
-                }
-            }
-            var trainSeconds = clock.Elapsed.TotalSeconds;
+            var loss = TrainEpoch(run, epoch, learningRate);
             // Validation without dropout; the next epoch switches back to training mode.
             network.eval();
             double? lastWeightsF1 = null;
@@ -188,50 +132,24 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
                 Accumulate(averaged.Network, network, ++averagedEpochs);
                 lastWeightsF1 = Evaluator.Evaluate(lastWeightsModel, validation, options.ValidationDecoding).Metrics.F1;
             }
-
-            // Both decodings are scored every epoch (one forward pass); the configured one picks the best epoch.
-            var evaluations = Evaluator.EvaluateEach(evaluationModel, validation, [Decoding.Greedy, Decoding.Constrained]);
-            var metrics = evaluations[options.ValidationDecoding == Decoding.Greedy ? 0 : 1].Metrics;
-            Dictionary<string, double>? byCasing = null;
-            if (validationByCasing.Count > 0)
-            {
-                byCasing = new() { [nameof(TextCasing.Original).ToLowerInvariant()] = metrics.F1 };
-                foreach (var (casing, sentences) in validationByCasing)
-                    byCasing[casing.ToString().ToLowerInvariant()] = Evaluator.Evaluate(evaluationModel, sentences, options.ValidationDecoding).Metrics.F1;
-            }
-            var record = new EpochRecord(
-                epoch, lossSum / order.Count, learningRate, tokens / trainSeconds, trainSeconds,
-                metrics.Precision, metrics.Recall, metrics.F1,
-                metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), false,
-                evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1, byCasing,
-                distillation is null ? null : softLossSum / order.Count);
+            var (record, metrics) = Validate(evaluationModel, validation, validationByCasing, epoch, learningRate, loss, lastWeightsF1);
             var improved = record.Selection > bestF1;
             record = record with { Best = improved };
             history.Add(record);
-            File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
-            output.WriteLine();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}: loss {record.Loss:F4}{(record.SoftLoss is { } softLoss ? $" (soft targets {softLoss:F4})" : "")}, {record.TokensPerSecond:N0} tok/s, {trainSeconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(lastWeightsF1 is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
-            if (byCasing is not null)
-                output.WriteLine("validation F1 by casing: " + string.Join(", ", byCasing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:P2}"))) + string.Create(CultureInfo.InvariantCulture, $"; mean {record.Selection:P2}"));
-            output.WriteLine(Evaluator.Table(metrics));
+            Report(record, metrics, improved, averagedEpochs);
 
             if (improved)
             {
                 bestF1 = record.Selection;
                 bestEpoch = epoch;
                 epochsWithoutGain = 0;
-                WithMetadata(averaged ?? bundle, metrics, byCasing, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
+                WithMetadata(averaged ?? bundle, metrics, record.F1ByCasing, history, started.Elapsed.TotalSeconds, bestEpoch, sourceCommit).Save(options.OutputPath);
             }
             else
             {
                 epochsWithoutGain++;
             }
-            // The checkpoint (weights, optimizer moments, history) stays after the run, so it can also be extended with more epochs.
-            bundle.Save(CheckpointPath);
-            optimizer.save_state_dict(OptimizerPath);
-            averaged?.Save(AveragePath);
-            File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history, averagedEpochs), JsonLines));
+            SaveCheckpoint(bundle, optimizer, averaged, history, averagedEpochs);
         }
         if (history.Count > 0)
             LearningCurve.Write(PlotPath, history);
@@ -240,6 +158,128 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         bundle.Dispose();
         averaged?.Dispose();
         return history;
+    }
+
+    /// <summary>What every epoch trains on and with: the sentences and their tag ids, the network and its optimiser.</summary>
+    private sealed record EpochInputs(
+        IReadOnlyList<ConllSentence> Train, int Augmentable, int[][] Targets, BatchBuilder Builder, TaggerNetwork Network,
+        TorchSharp.Modules.Parameter[] Trained, TorchSharp.Modules.Adam Optimizer, Distillation? Distillation);
+
+    /// <summary>The losses of one epoch, summed over its batches, and what it trained on.</summary>
+    private sealed record EpochLoss(double LossSum, double SoftLossSum, int Batches, int Tokens, double Seconds);
+
+    /// <summary>One pass over the epoch's mix of sentences (re-cased and shuffled from seeds of the epoch).</summary>
+    private EpochLoss TrainEpoch(EpochInputs run, int epoch, double learningRate)
+    {
+        foreach (var group in run.Optimizer.ParamGroups)
+            group.LearningRate = learningRate;
+        // Re-seed per epoch so that a resumed run shuffles, re-cases and drops out exactly as an uninterrupted one would.
+        var epochTrain = CasingAugmentation.Mix(run.Train, options.CasingAugmentation, new Random(options.Seed * 7919 + epoch), run.Augmentable);
+        var order = Batches(epochTrain, new Random(options.Seed * 1000 + epoch));
+        if (run.Distillation is not null)
+        {
+            var teacherClock = Stopwatch.StartNew();
+            run.Distillation.Prepare(epochTrain);
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: teacher scores ready in {teacherClock.Elapsed.TotalSeconds:F0} s"));
+        }
+        torch.random.manual_seed(options.Seed * 1000 + epoch);
+        var network = run.Network;
+        var tagCount = network.Config.TagCount;
+        network.train();
+        var clock = Stopwatch.StartNew();
+        double lossSum = 0;
+        double softLossSum = 0;
+        var tokens = 0;
+        for (var b = 0; b < order.Count; b++)
+        {
+            using var scope = NewDisposeScope();
+            var members = order[b];
+            using var batch = run.Builder.Build(members.Select(i => epochTrain[i].Tokens).ToArray(), CPU);
+            var time = (int)batch.Words.shape[1];
+            var gold = new long[members.Length * time];
+            Array.Fill(gold, -100);
+            for (var i = 0; i < members.Length; i++)
+            {
+                var sentenceTags = run.Targets[members[i]];
+                for (var t = 0; t < sentenceTags.Length; t++)
+                    gold[i * time + t] = sentenceTags[t];
+                tokens += sentenceTags.Length;
+            }
+            var logits = network.call(batch);
+            var loss = nn.functional.cross_entropy(
+                logits.view(-1, tagCount), tensor(gold, [gold.Length], ScalarType.Int64), ignore_index: -100);
+            if (run.Distillation is { } distillation)
+            {
+                // The real tokens' logits, sentence after sentence, as the teacher's scores are laid out.
+                var soft = distillation.Loss(logits.view(-1, tagCount).index_select(0, batch.TokenPositions), [.. members.Select(i => epochTrain[i])]);
+                softLossSum += soft.item<float>();
+                loss = loss.mul(1 - distillation.Weight).add(soft.mul(distillation.Weight));
+            }
+            run.Optimizer.zero_grad();
+            loss.backward();
+            nn.utils.clip_grad_norm_(run.Trained, options.GradientClipNorm);
+            run.Optimizer.step();
+            lossSum += loss.item<float>();
+
+            if ((b + 1) % options.ProgressEvery == 0 || b + 1 == order.Count)
+            {
+                var rate = tokens / clock.Elapsed.TotalSeconds;
+                var eta = TimeSpan.FromSeconds((order.Count - b - 1) * clock.Elapsed.TotalSeconds / (b + 1));
+                progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch}/{options.Epochs}  batch {b + 1}/{order.Count}  loss {lossSum / (b + 1):F4}  {rate:N0} tok/s  ETA {eta:mm\\:ss}"));
+            }
+        }
+        return new EpochLoss(lossSum, softLossSum, order.Count, tokens, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The epoch's record: both decodings scored on the validation data (one forward pass; the configured one picks
+    /// the best epoch) and, with casing augmentation, the configured one at every other casing.
+    /// </summary>
+    private (EpochRecord Record, EntityMetrics Metrics) Validate(
+        NerModel model, IReadOnlyList<ConllSentence> validation, Dictionary<TextCasing, IReadOnlyList<ConllSentence>> byCasingData,
+        int epoch, double learningRate, EpochLoss loss, double? lastWeightsF1)
+    {
+        var evaluations = Evaluator.EvaluateEach(model, validation, [Decoding.Greedy, Decoding.Constrained]);
+        var metrics = evaluations[options.ValidationDecoding == Decoding.Greedy ? 0 : 1].Metrics;
+        Dictionary<string, double>? byCasing = null;
+        if (byCasingData.Count > 0)
+        {
+            byCasing = new() { [nameof(TextCasing.Original).ToLowerInvariant()] = metrics.F1 };
+            foreach (var (casing, sentences) in byCasingData)
+                byCasing[casing.ToString().ToLowerInvariant()] = Evaluator.Evaluate(model, sentences, options.ValidationDecoding).Metrics.F1;
+        }
+        var record = new EpochRecord(
+            epoch, loss.LossSum / loss.Batches, learningRate, loss.Tokens / loss.Seconds, loss.Seconds,
+            metrics.Precision, metrics.Recall, metrics.F1,
+            metrics.ByType.ToDictionary(kv => kv.Key, kv => kv.Value.F1), false,
+            evaluations[0].Metrics.F1, evaluations[1].Metrics.F1, lastWeightsF1, byCasing,
+            options.TeacherPath is null ? null : loss.SoftLossSum / loss.Batches);
+        return (record, metrics);
+    }
+
+    /// <summary>Appends the epoch to the JSON-lines log and prints it.</summary>
+    private void Report(EpochRecord record, EntityMetrics metrics, bool improved, int averagedEpochs)
+    {
+        File.AppendAllText(LogPath, JsonSerializer.Serialize(record, JsonLines) + "\n");
+        output.WriteLine();
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {record.Epoch}: loss {record.Loss:F4}{(record.SoftLoss is { } softLoss ? $" (soft targets {softLoss:F4})" : "")}, {record.TokensPerSecond:N0} tok/s, {record.Seconds:F0} s; validation F1 {metrics.F1:P2}{(improved ? " (best)" : "")} (greedy {record.F1Greedy:P2}, constrained {record.F1Constrained:P2}{(record.F1LastWeights is { } last ? $"; mean of {averagedEpochs} epochs' weights, last weights alone {last:P2}" : "")})"));
+        if (record.F1ByCasing is { } byCasing)
+            output.WriteLine("validation F1 by casing: " + string.Join(", ", byCasing.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:P2}"))) + string.Create(CultureInfo.InvariantCulture, $"; mean {record.Selection:P2}"));
+        output.WriteLine(Evaluator.Table(metrics));
+    }
+
+    /// <summary>
+    /// The checkpoint (weights, optimizer moments, history) after every epoch; it stays after the run, so that the
+    /// run can also be extended with more epochs.
+    /// </summary>
+    private void SaveCheckpoint(ModelBundle bundle, TorchSharp.Modules.Adam optimizer, ModelBundle? averaged, List<EpochRecord> history, int averagedEpochs)
+    {
+        bundle.Save(CheckpointPath);
+        optimizer.save_state_dict(OptimizerPath);
+        averaged?.Save(AveragePath);
+        File.WriteAllText(StatePath, JsonSerializer.Serialize(new CheckpointState(history, averagedEpochs), JsonLines));
     }
 
     /// <summary>
