@@ -77,43 +77,13 @@ public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
         Assert.Single(model.Tag(["Angela Merkel visited Paris."]));
     }
 
-    // A few sentences a tiny model learns perfectly: it has never seen Acme, and tags it O.
-    private const string OriginalData = """
-        -DOCSTART- -X- -X- O
-
-        John NNP B-NP B-PER
-        Smith NNP I-NP I-PER
-        visited VBD B-VP O
-        Paris NNP B-NP B-LOC
-        . . O O
-
-        Reuters NNP B-NP B-ORG
-        reported VBD B-VP O
-        from IN B-PP O
-        Germany NNP B-NP B-LOC
-        . . O O
-
-        The DT B-NP O
-        European NNP I-NP B-ORG
-        Commission NNP I-NP I-ORG
-        met VBD B-VP O
-        German JJ B-NP B-MISC
-        farmers NNS I-NP O
-        . . O O
-
-        Mary NNP B-NP B-PER
-        lives VBZ B-VP O
-        in IN B-PP O
-        London NNP B-NP B-LOC
-        . . O O
-        """;
-
     [Fact]
     public async Task ACorrectionExportedFineTunedAndLoadedChangesHowTheServiceTagsTheSameText()
     {
         var models = Directory.CreateDirectory(Path.Combine(directory, "models")).FullName;
         var original = Path.Combine(directory, "original.conll");
-        await File.WriteAllTextAsync(original, OriginalData);
+        // A few sentences a tiny model learns perfectly: it has never seen Acme, and tags it O.
+        await File.WriteAllTextAsync(original, TestCorpus.Conll);
         var served = Path.Combine(models, "loop.bundle");
         Train(new TrainingOptions
         {
@@ -169,7 +139,7 @@ public sealed class ClosingTheLoopTests(ServiceFixture fixture) : IAsyncLifetime
         // 4. Fine-tuned from the served bundle with the correction mixed into the original data; validated on both,
         // so that the kept epoch has learned the correction without forgetting the rest.
         var validation = Path.Combine(directory, "validation.conll");
-        await File.WriteAllTextAsync(validation, OriginalData + "\n\n" + string.Join('\n',
+        await File.WriteAllTextAsync(validation, TestCorpus.Conll + "\n\n" + string.Join('\n',
             conll.Split('\n').Select(line => line.Split(' ') is [var token, var tag] ? $"{token} X X {tag}" : line)));
         Train(new TrainingOptions
         {

@@ -15,7 +15,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task EvaluateWithJsonPrintsOneObjectWithTheDocumentedFields()
     {
-        var data = WriteFile("gold.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("gold.conll", TestCorpus.Conll);
         var bundle = TestBundle.Create(Path.Combine(directory, "test.bundle"));
         var predictions = Path.Combine(directory, "predictions.txt");
 
@@ -44,7 +44,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task CalibrateWritesABundleWithATemperatureThatDecodesExactlyAsBefore()
     {
-        var data = WriteFile("gold.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("gold.conll", TestCorpus.Conll);
         var bundle = TestBundle.Create(Path.Combine(directory, "test.bundle"));
         var calibrated = Path.Combine(directory, "calibrated.bundle");
 
@@ -71,7 +71,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("upper")]
     public async Task EvaluateReportsCalibrationAndDrawsTheReliabilityDiagramForEachCasing(string casing)
     {
-        var data = WriteFile("gold.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("gold.conll", TestCorpus.Conll);
         var bundle = TestBundle.Create(Path.Combine(directory, "test.bundle"));
         var diagram = Path.Combine(directory, "reliability.png");
 
@@ -124,7 +124,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task TrainWritesABundleThatEvaluateReads()
     {
-        var data = WriteFile("tiny.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("tiny.conll", TestCorpus.Conll);
         var bundle = Path.Combine(directory, "out", "tiny.bundle");
 
         var (exitCode, output, error) = await Run(
@@ -141,7 +141,7 @@ public sealed class CommandLineTests : IDisposable
     [Fact]
     public async Task TrainMixesRepeatedCorrectionsFilesIntoAFineTuningRunAndNamesTheNewVersion()
     {
-        var data = WriteFile("tiny.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("tiny.conll", TestCorpus.Conll);
         var first = WriteFile("first.conll", "Acme B-ORG\nsaid O\n");
         var second = WriteFile("second.conll", "Mary B-PER\nsaid O\n\nParis B-LOC\nsaid O\n");
         var parent = TestBundle.Create(Path.Combine(directory, "parent.bundle"));
@@ -162,7 +162,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("--corrections", "missing.conll", "missing.conll")]
     public async Task TrainRefusesCorrectionsOptionsThatCannotWork(string option, string value, string message)
     {
-        var data = WriteFile("tiny.conll", TrainingRunTests.TinyCorpus);
+        var data = WriteFile("tiny.conll", TestCorpus.Conll);
 
         var (exitCode, _, error) = await Run("train", "--train", data, "--valid", data, "--output", Path.Combine(directory, "x.bundle"), option,
             option == "--corrections" ? Path.Combine(directory, value) : value);

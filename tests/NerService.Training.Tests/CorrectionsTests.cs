@@ -25,7 +25,7 @@ public sealed class CorrectionsTests : IDisposable
     [Fact]
     public void FineTuningWithCorrectionsMixedInLearnsAWordTheModelTaggedOAndKeepsTheRest()
     {
-        var original = Write("tiny.conll", TrainingRunTests.TinyCorpus);
+        var original = Write("tiny.conll", TestCorpus.Conll);
         var corrections = Write("reviewed.conll", Corrected);
         var trained = Train(original, original, "base.bundle", []);
         const string text = "Mary met Acme in London.";
@@ -33,7 +33,7 @@ public sealed class CorrectionsTests : IDisposable
             Assert.DoesNotContain(model.Tag([text])[0].Entities, e => e.Text == "Acme");
 
         // Validated on the original data and the corrections together: the kept epoch must get both right.
-        var validation = Write("validation.conll", TrainingRunTests.TinyCorpus + "\n\n" + string.Join('\n',
+        var validation = Write("validation.conll", TestCorpus.Conll + "\n\n" + string.Join('\n',
             Corrected.Split('\n').Select(line => line.Split(' ') is [var token, var tag] ? $"{token} X X {tag}" : line)));
         var output = new StringWriter();
         var fineTuned = Train(original, validation, "fine-tuned.bundle", [corrections], trained, output);
@@ -50,7 +50,7 @@ public sealed class CorrectionsTests : IDisposable
     [Fact]
     public void CorrectionsWithALabelTheModelDoesNotPredictAreRefusedNamingTheFile()
     {
-        var original = Write("tiny.conll", TrainingRunTests.TinyCorpus.Replace("B-MISC", "O"));
+        var original = Write("tiny.conll", TestCorpus.Conll.Replace("B-MISC", "O"));
         var trained = Train(original, original, "no-misc.bundle", [], epochs: 1);
         var corrections = Write("misc.conll", "German B-MISC\nfarmers O\n");
 

@@ -11,7 +11,7 @@ public sealed class TinyTeacher : IDisposable
 {
     public TinyTeacher()
     {
-        File.WriteAllText(DataPath, TrainingRunTests.TinyCorpus);
+        File.WriteAllText(DataPath, TestCorpus.Conll);
         var options = new TrainingOptions
         {
             TrainPath = DataPath,

@@ -6,36 +6,6 @@ namespace NerService.Training.Tests;
 
 public sealed class TrainingRunTests : IDisposable
 {
-    internal const string TinyCorpus = """
-        -DOCSTART- -X- -X- O
-
-        John NNP B-NP B-PER
-        Smith NNP I-NP I-PER
-        visited VBD B-VP O
-        Paris NNP B-NP B-LOC
-        . . O O
-
-        Reuters NNP B-NP B-ORG
-        reported VBD B-VP O
-        from IN B-PP O
-        Germany NNP B-NP B-LOC
-        . . O O
-
-        The DT B-NP O
-        European NNP I-NP B-ORG
-        Commission NNP I-NP I-ORG
-        met VBD B-VP O
-        German JJ B-NP B-MISC
-        farmers NNS I-NP O
-        . . O O
-
-        Mary NNP B-NP B-PER
-        lives VBZ B-VP O
-        in IN B-PP O
-        London NNP B-NP B-LOC
-        . . O O
-        """;
-
     private readonly string directory = Directory.CreateTempSubdirectory("ner-train-").FullName;
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
@@ -138,7 +108,7 @@ public sealed class TrainingRunTests : IDisposable
     {
         var options = TinyOptions("running.bundle") with { Epochs = 1, AddRunningText = true };
         // A headline without a full stop: as running text it runs into the sentence after it.
-        File.WriteAllText(options.TrainPath, TinyCorpus.Replace("-DOCSTART- -X- -X- O\n", "-DOCSTART- -X- -X- O\n\nGERMANY NNP B-NP B-LOC\nWINS VBZ B-VP O\n"));
+        File.WriteAllText(options.TrainPath, TestCorpus.Conll.Replace("-DOCSTART- -X- -X- O\n", "-DOCSTART- -X- -X- O\n\nGERMANY NNP B-NP B-LOC\nWINS VBZ B-VP O\n"));
         var log = new StringWriter();
 
         new Trainer(options, log, TextWriter.Null).Run();
@@ -173,7 +143,7 @@ public sealed class TrainingRunTests : IDisposable
     private TrainingOptions TinyOptions(string bundle)
     {
         var data = Path.Combine(directory, "tiny.conll");
-        File.WriteAllText(data, TinyCorpus);
+        File.WriteAllText(data, TestCorpus.Conll);
         return new TrainingOptions
         {
             TrainPath = data,

@@ -70,30 +70,13 @@ public class CpuLstmTaggerTests
 
     private static (TaggerNetwork Network, BatchBuilder Builder, WordVocabulary Words, CharVocabulary Characters) Network(bool bidirectional, int hidden, int kernelWidth)
     {
-        manual_seed(11);
-        var words = new WordVocabulary(["<pad>", "<unk>", "john", "smith", "london", "paris", "the", "of", "."]);
-        var characters = new CharVocabulary(new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray()) + "ÄÖÜï");
-        var config = new NetworkConfig
-        {
-            WordVocabularySize = words.Count,
-            WordDimension = 6,
-            CharVocabularySize = characters.Count,
-            CharDimension = 5,
-            CharFilters = 7,
-            CharKernelWidth = kernelWidth,
-            CasingDimension = 3,
-            Bidirectional = bidirectional,
-            HiddenSize = hidden,
-            TagCount = 9,
-        };
-        var network = new TaggerNetwork(config);
+        var small = InferencePathTests.SmallNetwork(RecurrentCell.Lstm, bidirectional, 1, kernelWidth, hidden, seed: 11);
         // Untrained weights are small: widen them so that the gates and the tag layer work far from zero.
         using (no_grad())
         {
-            foreach (var parameter in network.parameters())
+            foreach (var parameter in small.Network.parameters())
                 parameter.mul_(3);
         }
-        network.eval();
-        return (network, new BatchBuilder(words, characters, config), words, characters);
+        return small;
     }
 }

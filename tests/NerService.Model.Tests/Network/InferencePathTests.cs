@@ -96,9 +96,17 @@ public class InferencePathTests
 
     internal static (TaggerNetwork Network, BatchBuilder Builder) Network(RecurrentCell cell, bool bidirectional, int layers, int kernelWidth)
     {
-        manual_seed(5);
+        var (network, builder, _, _) = SmallNetwork(cell, bidirectional, layers, kernelWidth, hidden: 8, seed: 5);
+        return (network, builder);
+    }
+
+    /// <summary>A small random network in evaluation mode, with its vocabularies (a few words; printable ASCII and Ä Ö Ü ï).</summary>
+    internal static (TaggerNetwork Network, BatchBuilder Builder, WordVocabulary Words, CharVocabulary Characters) SmallNetwork(
+        RecurrentCell cell, bool bidirectional, int layers, int kernelWidth, int hidden, int seed)
+    {
+        manual_seed(seed);
         var words = new WordVocabulary(["<pad>", "<unk>", "john", "smith", "london", "paris", "the", "of", "."]);
-        var characters = new CharVocabulary(new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray()));
+        var characters = new CharVocabulary(new string(Enumerable.Range(32, 95).Select(c => (char)c).ToArray()) + "ÄÖÜï");
         var config = new NetworkConfig
         {
             WordVocabularySize = words.Count,
@@ -111,11 +119,11 @@ public class InferencePathTests
             Cell = cell,
             Bidirectional = bidirectional,
             Layers = layers,
-            HiddenSize = 8,
+            HiddenSize = hidden,
             TagCount = 9,
         };
         var network = new TaggerNetwork(config);
         network.eval();
-        return (network, new BatchBuilder(words, characters, config));
+        return (network, new BatchBuilder(words, characters, config), words, characters);
     }
 }
