@@ -60,7 +60,7 @@ internal static class ProfileBenchmark
                 Profile(model, bundle, texts, batchSize, TimeSpan.FromSeconds(4));
                 var (seconds, inputProduct, tokens) = Profile(model, bundle, texts, batchSize, duration);
                 var total = seconds.Sum();
-                var macs = MultiplyAddsPerToken(bundle.Network.Config);
+                var macs = MultiplyAddsPerToken(bundle.Network.Config, model.CpuKernel?.HasWordGateTable == true);
                 var tokensPerSecond = tokens / total;
                 var networkTokensPerSecond = tokens / (seconds[2] + seconds[3] + seconds[4]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -104,9 +104,9 @@ internal static class ProfileBenchmark
                 // No tensors to build and nothing to copy out: those parts stay at zero.
                 mark = Lap(ticks, 1, mark);
                 using var work = new CpuLstmTagger.Workspace(kernel, sentences);
-                kernel.InputFeatures(sentences, work.Features);
+                kernel.InputFeatures(sentences, work.Features, work.WordIds);
                 mark = Lap(ticks, 2, mark);
-                kernel.InputGates(work.Features, work.Gates);
+                kernel.InputGates(work.Features, work.WordIds, work.Gates);
                 var product = Now() - mark;
                 kernel.Encode(work.Gates, sentences, work.Encoded);
                 mark = Lap(ticks, 3, mark);
@@ -161,9 +161,11 @@ internal static class ProfileBenchmark
     /// <summary>
     /// Multiply-adds a token costs in the recurrent layers and the tag layer (a gated cell of g gates and hidden
     /// size h over an input of size i: g·h·(i + h) per direction); the embedding and character lookups add no
-    /// products at inference (the character CNN is a table lookup: additions only).
+    /// products at inference (the character CNN is a table lookup: additions only). With a word-gate table
+    /// (<see cref="CpuLstmTagger.WordGateTableBytes"/>) the word vector's share of the first layer's input product
+    /// is a lookup too, and is not counted.
     /// </summary>
-    internal static long MultiplyAddsPerToken(NetworkConfig config)
+    internal static long MultiplyAddsPerToken(NetworkConfig config, bool wordGateTable = false)
     {
         var gates = config.Cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
         var directions = config.Bidirectional ? 2 : 1;
@@ -171,7 +173,8 @@ internal static class ProfileBenchmark
         long total = 0;
         for (var layer = 0; layer < config.Layers; layer++)
         {
-            total += directions * gates * (long)config.HiddenSize * (input + config.HiddenSize);
+            var multiplied = layer == 0 && wordGateTable ? input - config.WordDimension : input;
+            total += directions * gates * (long)config.HiddenSize * (multiplied + config.HiddenSize);
             input = directions * config.HiddenSize;
         }
         return total + input * config.TagCount;

@@ -1,4 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using NerService.Model.Features;
@@ -25,18 +24,20 @@ public sealed class CpuLstmTagger
     private readonly NetworkConfig config;
     private readonly int hidden;
     private readonly int inputSize;
+    private readonly int featureSize;              // the inputs InputFeatures writes: all, or all but the word vector
 
-    private readonly float[] wordVectors;          // [words, wordDimension]
+    private readonly float[]? wordVectors;         // [words, wordDimension], unless wordGates stands for them
+    private readonly float[]? wordGates;           // [words, directions · 4h]: each word's input-gate contribution, biases included
     private readonly float[]? characterTable;      // [chars, kernel · filters]: character c at kernel offset j → row c, columns j·F..
     private readonly float[]? characterBias;       // [filters]
     private readonly float[]? casingVectors;       // [casings, casingDimension]
-    private readonly PackedMatrix inputWeights;    // [input, directions · 4h]: W_ih of both directions, transposed
+    private readonly PackedMatrix? inputWeights;   // [features, directions · 4h]: W_ih of both directions, transposed (none when no features are left)
     private readonly float[] inputBias;            // [directions · 4h]: b_ih + b_hh
     private readonly PackedMatrix[] recurrentWeights;   // per direction [h, 4h]: W_hh transposed
     private readonly PackedMatrix outputWeights;   // [directions · h, tags]: the tag layer, transposed
     private readonly float[] outputBias;           // [tags]
 
-    private CpuLstmTagger(TaggerNetwork network, WordVocabulary words, CharVocabulary characters)
+    private CpuLstmTagger(TaggerNetwork network, WordVocabulary words, CharVocabulary characters, long wordGateTableBytes)
     {
         this.words = words;
         this.characters = characters;
@@ -47,7 +48,7 @@ public sealed class CpuLstmTagger
         using var scope = NewDisposeScope();
         using var noGradient = no_grad();
 
-        wordVectors = Copy(weights["word_embedding.weight"]);
+        var vectors = Copy(weights["word_embedding.weight"]);
         inputSize = config.WordDimension;
         if (config.UseCharacters)
         {
@@ -64,19 +65,50 @@ public sealed class CpuLstmTagger
 
         var suffixes = config.Bidirectional ? new[] { "", "_reverse" } : [""];
         PackedMatrix Transposed(Tensor matrix) => new(Copy(matrix.t()), (int)matrix.shape[1], (int)matrix.shape[0]);
-        inputWeights = Transposed(cat(suffixes.Select(s => weights[$"encoder.weight_ih_l0{s}"]).ToArray(), 0));
+        var input = Copy(cat(suffixes.Select(s => weights[$"encoder.weight_ih_l0{s}"]).ToArray(), 0).t());   // [input, gates]
         inputBias = Copy(cat(suffixes.Select(s => weights[$"encoder.bias_ih_l0{s}"].add(weights[$"encoder.bias_hh_l0{s}"])).ToArray(), 0));
+        var gateCount = inputBias.Length;
+        var dimension = config.WordDimension;
+        // A word's share of the input gates depends on nothing but the word: where the table of it for every word
+        // fits the budget, it replaces most of the input product (the word vector is most of the input). The sums
+        // run in the same order either way, so the scores are the same to the bit.
+        if ((long)words.Count * gateCount * sizeof(float) <= wordGateTableBytes)
+        {
+            wordGates = new float[words.Count * gateCount];
+            for (var w = 0; w < words.Count; w++)
+                inputBias.CopyTo(wordGates, w * gateCount);
+            new PackedMatrix(input.AsSpan(0, dimension * gateCount), dimension, gateCount).AddProduct(vectors, wordGates, words.Count);
+            featureSize = inputSize - dimension;
+            if (featureSize > 0)
+                inputWeights = new PackedMatrix(input.AsSpan(dimension * gateCount), featureSize, gateCount);
+        }
+        else
+        {
+            wordVectors = vectors;
+            featureSize = inputSize;
+            inputWeights = new PackedMatrix(input, inputSize, gateCount);
+        }
         recurrentWeights = suffixes.Select(s => Transposed(weights[$"encoder.weight_hh_l0{s}"])).ToArray();
         outputWeights = Transposed(weights["output.weight"]);
         outputBias = Copy(weights["output.bias"]);
     }
 
+    /// <summary>
+    /// The most memory a table of every word's input-gate contribution may take (the fast model's takes about
+    /// 90 MB; the default model's would take 280 MB, more than the rest of the service, and goes without).
+    /// </summary>
+    public const long WordGateTableBytes = 128L << 20;
+
+    /// <summary>Whether each word's share of the input gates is a precomputed table (see <see cref="WordGateTableBytes"/>).</summary>
+    public bool HasWordGateTable => wordGates is not null;
+
     /// <summary>A tagger for this network on the CPU, or null where it does not apply (another cell, more layers, another device).</summary>
-    public static CpuLstmTagger? TryCreate(TaggerNetwork network, WordVocabulary words, CharVocabulary characters, Device device)
+    public static CpuLstmTagger? TryCreate(
+        TaggerNetwork network, WordVocabulary words, CharVocabulary characters, Device device, long wordGateTableBytes = WordGateTableBytes)
     {
         if (device.type != DeviceType.CPU || network.Config is not { Cell: RecurrentCell.Lstm, Layers: 1 })
             return null;
-        var tagger = new CpuLstmTagger(network, words, characters);
+        var tagger = new CpuLstmTagger(network, words, characters, wordGateTableBytes);
         tagger.WarmUp();
         return tagger;
     }
@@ -100,8 +132,8 @@ public sealed class CpuLstmTagger
     {
         // The working matrices of a batch of 64 sentences are megabytes: pooled, not left to the garbage collector.
         using var work = new Workspace(this, sentences);
-        InputFeatures(sentences, work.Features);
-        InputGates(work.Features, work.Gates);
+        InputFeatures(sentences, work.Features, work.WordIds);
+        InputGates(work.Features, work.WordIds, work.Gates);
         Encode(work.Gates, sentences, work.Encoded);
         return TagLogProbabilities(work.Encoded, sentences);
     }
@@ -110,6 +142,7 @@ public sealed class CpuLstmTagger
     internal sealed class Workspace : IDisposable
     {
         private readonly float[] features, gates, encoded;
+        private readonly int[] wordIds;
         private readonly int tokens;
         private readonly CpuLstmTagger tagger;
 
@@ -117,13 +150,17 @@ public sealed class CpuLstmTagger
         {
             this.tagger = tagger;
             tokens = sentences.Sum(s => s.Count);
-            features = ArrayPool<float>.Shared.Rent(tokens * tagger.inputSize);
+            wordIds = ArrayPool<int>.Shared.Rent(tokens);
+            features = ArrayPool<float>.Shared.Rent(tokens * tagger.featureSize);
             gates = ArrayPool<float>.Shared.Rent(tokens * tagger.inputBias.Length);
             encoded = ArrayPool<float>.Shared.Rent(tokens * tagger.Directions * tagger.hidden);
         }
 
-        /// <summary>[tokens, input].</summary>
-        public Span<float> Features => features.AsSpan(0, tokens * tagger.inputSize);
+        /// <summary>[tokens]: each token's row in the word vocabulary.</summary>
+        public Span<int> WordIds => wordIds.AsSpan(0, tokens);
+
+        /// <summary>[tokens, features]: the encoder's inputs that <see cref="InputFeatures"/> writes.</summary>
+        public Span<float> Features => features.AsSpan(0, tokens * tagger.featureSize);
 
         /// <summary>[tokens, directions · 4h].</summary>
         public Span<float> Gates => gates.AsSpan(0, tokens * tagger.inputBias.Length);
@@ -133,15 +170,19 @@ public sealed class CpuLstmTagger
 
         public void Dispose()
         {
+            ArrayPool<int>.Shared.Return(wordIds);
             ArrayPool<float>.Shared.Return(features);
             ArrayPool<float>.Shared.Return(gates);
             ArrayPool<float>.Shared.Return(encoded);
         }
     }
 
-    /// <summary>Every token's input to the encoder, [tokens, input]: word vector, character features, casing vector.</summary>
+    /// <summary>
+    /// Every token's word id, and its input to the encoder, [tokens, features]: word vector (unless the word-gate
+    /// table stands for it), character features, casing vector.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void InputFeatures(IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> features)
+    internal void InputFeatures(IReadOnlyList<IReadOnlyList<string>> sentences, Span<float> features, Span<int> wordIds)
     {
         var byWord = config.UseCharacters ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
         var token = 0;
@@ -149,15 +190,20 @@ public sealed class CpuLstmTagger
         {
             foreach (var word in sentence)
             {
-                var row = features.Slice(token * inputSize, inputSize);
-                wordVectors.AsSpan(words.Lookup(word) * config.WordDimension, config.WordDimension).CopyTo(row);
-                var at = config.WordDimension;
+                var row = features.Slice(token * featureSize, featureSize);
+                var id = wordIds[token] = words.Lookup(word);
+                var at = 0;
+                if (wordVectors is not null)
+                {
+                    wordVectors.AsSpan(id * config.WordDimension, config.WordDimension).CopyTo(row);
+                    at = config.WordDimension;
+                }
                 if (byWord is not null)
                 {
                     var filters = row.Slice(at, config.CharFilters);
                     // A word met before in this batch: the same features (the CNN sees only the word).
                     if (byWord.TryGetValue(word, out var earlier))
-                        features.Slice(earlier * inputSize + at, config.CharFilters).CopyTo(filters);
+                        features.Slice(earlier * featureSize + at, config.CharFilters).CopyTo(filters);
                     else
                     {
                         CharacterFeatures(word, filters);
@@ -196,21 +242,29 @@ public sealed class CpuLstmTagger
                 if (c < 0 || c >= width)
                     continue;
                 var id = c < length ? characters.Lookup(word[c]) : CharVocabulary.PaddingId;
-                TensorPrimitives.Add(position, characterTable.AsSpan((id * kernelWidth + j) * count, count), position);
+                var contribution = characterTable.AsSpan((id * kernelWidth + j) * count, count);
+                for (var f = 0; f < count; f++)
+                    position[f] += contribution[f];
             }
-            TensorPrimitives.Max(filters, position, filters);
+            for (var f = 0; f < count; f++)
+                filters[f] = MathF.Max(filters[f], position[f]);
         }
-        TensorPrimitives.Add(filters, characterBias, filters);
+        for (var f = 0; f < count; f++)
+            filters[f] += characterBias![f];
     }
 
     /// <summary>Each token's input contribution to every gate of both directions, [tokens, directions · 4h], biases included.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void InputGates(ReadOnlySpan<float> features, Span<float> gates)
+    internal void InputGates(ReadOnlySpan<float> features, ReadOnlySpan<int> wordIds, Span<float> gates)
     {
-        var tokens = features.Length / inputSize;
+        var count = inputBias.Length;
+        var tokens = wordIds.Length;
         for (var t = 0; t < tokens; t++)
-            inputBias.CopyTo(gates.Slice(t * inputBias.Length));
-        inputWeights.AddProduct(features, gates, tokens);
+        {
+            var start = wordGates is null ? inputBias : wordGates.AsSpan(wordIds[t] * count, count);
+            start.CopyTo(gates.Slice(t * count));
+        }
+        inputWeights?.AddProduct(features, gates, tokens);
     }
 
     /// <summary>The encoder's output of every token, [tokens, directions · h]: each sentence read forwards and backwards from a zero state.</summary>
@@ -254,31 +308,13 @@ public sealed class CpuLstmTagger
                     var s = order[row];
                     var t = starts[s] + (direction == 0 ? i : sentences[s].Count - 1 - i);
                     var state = h.Slice(row * hidden, hidden);
-                    Cell(steps.Slice(row * 4 * hidden, 4 * hidden), state, c.Slice(row * hidden, hidden));
+                    LstmCellMath.Step(steps.Slice(row * 4 * hidden, 4 * hidden), state, c.Slice(row * hidden, hidden));
                     state.CopyTo(output.Slice(t * width + direction * hidden, hidden));
                 }
             }
         }
         ArrayPool<float>.Shared.Return(stepsRented);
         ArrayPool<float>.Shared.Return(stateRented);
-    }
-
-    // One LSTM step in PyTorch's gate order (input, forget, candidate, output) on the summed pre-activations.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Cell(Span<float> step, Span<float> h, Span<float> c)
-    {
-        var n = hidden;
-        var inputGate = step[..n];
-        var forgetGate = step.Slice(n, n);
-        var candidate = step.Slice(2 * n, n);
-        var outputGate = step.Slice(3 * n, n);
-        TensorPrimitives.Sigmoid(step[..(2 * n)], step[..(2 * n)]);
-        TensorPrimitives.Tanh(candidate, candidate);
-        TensorPrimitives.Sigmoid(outputGate, outputGate);
-        TensorPrimitives.Multiply(forgetGate, c, c);
-        TensorPrimitives.FusedMultiplyAdd(inputGate, candidate, c, c);
-        TensorPrimitives.Tanh(c, h);
-        TensorPrimitives.Multiply(outputGate, h, h);
     }
 
     /// <summary>The tag layer and log-softmax on the encoder's outputs: each sentence's [tokens, tags].</summary>
@@ -301,19 +337,17 @@ public sealed class CpuLstmTagger
             {
                 var row = scores.AsSpan(t * tags, tags);
                 // log-softmax: x - max - log Σ exp(x - max)
-                var max = TensorPrimitives.Max(row);
-                TensorPrimitives.Subtract(row, max, row);
-                var logSum = MathF.Log(SumOfExponentials(row));
-                TensorPrimitives.Subtract(row, logSum, row);
+                var max = float.NegativeInfinity;
+                foreach (var x in row)
+                    max = MathF.Max(max, x);
+                var sum = 0f;
+                foreach (var x in row)
+                    sum += MathF.Exp(x - max);
+                var shift = max + MathF.Log(sum);
+                for (var k = 0; k < row.Length; k++)
+                    row[k] -= shift;
             }
         }
         return result;
-    }
-
-    private static float SumOfExponentials(ReadOnlySpan<float> x)
-    {
-        Span<float> exponentials = stackalloc float[x.Length];
-        TensorPrimitives.Exp(x, exponentials);
-        return TensorPrimitives.Sum(exponentials);
     }
 }

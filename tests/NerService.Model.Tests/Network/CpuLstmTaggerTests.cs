@@ -16,15 +16,18 @@ public class CpuLstmTaggerTests
     ];
 
     [Theory]
-    [InlineData(true, 8, 3)]
-    [InlineData(false, 8, 3)]
-    [InlineData(true, 5, 4)]
-    [InlineData(true, 64, 3)]
-    public void TheCpuTaggerGivesTheLogProbabilitiesOfLibtorchsForwardPass(bool bidirectional, int hidden, int kernelWidth)
+    [InlineData(true, 8, 3, true)]
+    [InlineData(true, 8, 3, false)]
+    [InlineData(false, 8, 3, true)]
+    [InlineData(true, 5, 4, false)]
+    [InlineData(true, 64, 3, true)]
+    [InlineData(true, 64, 3, false)]
+    public void TheCpuTaggerGivesTheLogProbabilitiesOfLibtorchsForwardPass(bool bidirectional, int hidden, int kernelWidth, bool wordGateTable)
     {
         var (network, builder, words, characters) = Network(bidirectional, hidden, kernelWidth);
-        var tagger = CpuLstmTagger.TryCreate(network, words, characters, CPU);
+        var tagger = CpuLstmTagger.TryCreate(network, words, characters, CPU, wordGateTableBytes: wordGateTable ? long.MaxValue : 0);
         Assert.NotNull(tagger);
+        Assert.Equal(wordGateTable, tagger.HasWordGateTable);
         using var _ = inference_mode();
         using var scope = NewDisposeScope();
         using var batch = builder.Build(Sentences, CPU);
@@ -45,6 +48,15 @@ public class CpuLstmTaggerTests
             }
             offset += actual[s].Length;
         }
+    }
+
+    [Fact]
+    public void TheWordGateTableChangesNoScoreByABit()
+    {
+        var (network, _, words, characters) = Network(true, 8, 3);
+        var withTable = CpuLstmTagger.TryCreate(network, words, characters, CPU, wordGateTableBytes: long.MaxValue)!;
+        var without = CpuLstmTagger.TryCreate(network, words, characters, CPU, wordGateTableBytes: 0)!;
+        Assert.Equal(without.LogProbabilities(Sentences), withTable.LogProbabilities(Sentences));
     }
 
     [Fact]
