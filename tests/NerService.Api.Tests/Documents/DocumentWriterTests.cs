@@ -72,6 +72,34 @@ public sealed class DocumentWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TextWithALoneSurrogateIsRefusedAndNothingIsStored()
+    {
+        var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
+            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document("half \ud83d of an emoji")]));
+
+        Assert.Contains("lone surrogate", error.Message);
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
+    public async Task TextWithNulIsRefusedAndNothingIsStored()
+    {
+        var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
+            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document("bad\0text")]));
+
+        Assert.Contains("NUL", error.Message);
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
+    public async Task EntitySpanOutsideTheTextIsRefused()
+    {
+        var document = new NewDocument("short", [new NerService.Model.Inference.EntitySpan("PER", 2, 9, "ort", 1f)], "m", "1");
+        await Assert.ThrowsAsync<InvalidDocumentException>(() => writer.StoreAsync(document));
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
     public async Task ADocumentTheDatabaseRefusesFailsOnlyItsOwnCallerInASharedBatch()
     {
         // A document the database itself refuses, after validation: a trigger stands in for such limits.
