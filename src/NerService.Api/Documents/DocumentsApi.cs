@@ -12,7 +12,16 @@ internal static class DocumentsApi
 {
     public const int DefaultPageSize = 20;
 
-    public static RouteGroupBuilder MapDocumentsGroup(IEndpointRouteBuilder routes)
+    /// <summary>Maps <c>/documents</c> and <c>/entities</c>.</summary>
+    public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder routes)
+    {
+        // Reading and correcting need a reviewer; deleting and exporting (marked below) an admin.
+        MapDocumentsGroup(routes).RequireRole(ApiRole.Reviewer);
+        routes.MapEntitiesApi().RequireRole(ApiRole.Reviewer);
+        return routes;
+    }
+
+    private static RouteGroupBuilder MapDocumentsGroup(IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/documents")
             .WithTags("Documents")
