@@ -118,6 +118,27 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task TheOpenApiDocumentNamesAndDescribesTheDocumentFilters()
+    {
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+
+        var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
+
+        foreach (var path in new[] { "/documents", "/documents/count" })
+        {
+            var parameters = document.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray()
+                .ToDictionary(p => p.GetProperty("name").GetString()!);
+            foreach (var name in new[] { "label", "text", "prefix", "q", "from", "to", "reviewed", "model", "modelVersion", "tenant" })
+            {
+                Assert.True(parameters.TryGetValue(name, out var parameter), $"{path} lacks '{name}'");
+                Assert.Equal("query", parameter.GetProperty("in").GetString());
+                Assert.False(string.IsNullOrEmpty(parameter.TryGetProperty("description", out var description) ? description.GetString() : null), $"{path} '{name}' has no description");
+            }
+        }
+    }
+
+    [Fact]
     public async Task SwaggerUiIsServed()
     {
         await using var factory = new NerServiceFactory(fixture);
