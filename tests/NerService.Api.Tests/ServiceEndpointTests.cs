@@ -95,10 +95,7 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
     [Fact]
     public async Task TheOpenApiDocumentDocumentsEveryErrorResponseWithExamples()
     {
-        await using var factory = new NerServiceFactory(fixture);
-        using var client = factory.CreateClient();
-
-        var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
+        var document = await OpenApiDocumentAsync();
 
         foreach (var path in new[] { "/ner", "/ner/batch" })
         {
@@ -120,10 +117,7 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
     [Fact]
     public async Task TheOpenApiDocumentNamesAndDescribesTheDocumentFilters()
     {
-        await using var factory = new NerServiceFactory(fixture);
-        using var client = factory.CreateClient();
-
-        var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
+        var document = await OpenApiDocumentAsync();
 
         foreach (var path in new[] { "/documents", "/documents/count" })
         {
@@ -136,6 +130,13 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
                 Assert.False(string.IsNullOrEmpty(parameter.TryGetProperty("description", out var description) ? description.GetString() : null), $"{path} '{name}' has no description");
             }
         }
+    }
+
+    private async Task<JsonElement> OpenApiDocumentAsync()
+    {
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+        return await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
     }
 
     [Fact]

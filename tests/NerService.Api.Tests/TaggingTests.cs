@@ -169,20 +169,21 @@ public sealed class TaggingTests(ServiceFixture fixture)
         await AssertProblemAsync(response, HttpStatusCode.UnsupportedMediaType);
     }
 
-    [Theory]
-    [InlineData("")]
-    [InlineData("null")]
-    public async Task PostingNoJsonBodyReturns400ProblemNamingTheBody(string body)
+    [Fact]
+    public async Task PostingNoJsonBodyReturns400ProblemNamingTheBody()
     {
         // Recognised from the request and the endpoint's metadata, not from the framework's message text.
         await using var factory = new NerServiceFactory(fixture);
         using var client = factory.CreateClient();
 
-        var response = await client.PostAsync("/ner", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        foreach (var body in new[] { "", "null" })
+        {
+            var response = await client.PostAsync("/ner", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
-        var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
-        Assert.Equal("The request body is missing.", problem.GetProperty("title").GetString());
-        Assert.Equal("A JSON body is required.", problem.GetProperty("errors").GetProperty("body")[0].GetString());
+            var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+            Assert.Equal("The request body is missing.", problem.GetProperty("title").GetString());
+            Assert.Equal("A JSON body is required.", problem.GetProperty("errors").GetProperty("body")[0].GetString());
+        }
     }
 
     [Fact]

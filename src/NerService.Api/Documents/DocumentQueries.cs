@@ -103,23 +103,22 @@ internal sealed class QueryReader(ApiClient client)
         return DefaultPageSize;
     }
 
-    public DateTimeOffset? Time(string? value, string name)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return time;
-        Refuse($"'{name}' is not a date and time; use ISO 8601, e.g. 2025-01-31T12:00:00Z.");
-        return null;
-    }
+    public DateTimeOffset? Time(string? value, string name) =>
+        Parse(value, (string text, out DateTimeOffset time) => DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out time),
+            $"'{name}' is not a date and time; use ISO 8601, e.g. 2025-01-31T12:00:00Z.");
 
-    public bool? Boolean(string? value, string name)
+    public bool? Boolean(string? value, string name) => Parse<bool>(value, bool.TryParse, $"'{name}' must be true or false.");
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    /// <summary>Null for an absent value, else the parsed value, or null with <paramref name="problem"/> refused.</summary>
+    private T? Parse<T>(string? value, TryParse<T> tryParse, string problem) where T : struct
     {
         if (string.IsNullOrEmpty(value))
             return null;
-        if (bool.TryParse(value, out var result))
-            return result;
-        Refuse($"'{name}' must be true or false.");
+        if (tryParse(value, out var parsed))
+            return parsed;
+        Refuse(problem);
         return null;
     }
 

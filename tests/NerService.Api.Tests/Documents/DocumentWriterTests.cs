@@ -71,23 +71,15 @@ public sealed class DocumentWriterTests : IAsyncLifetime
         Assert.True(await good > 0);
     }
 
-    [Fact]
-    public async Task TextWithALoneSurrogateIsRefusedAndNothingIsStored()
+    [Theory]
+    [InlineData(0xD83D, "lone surrogate")] // half of an emoji; a char, as attributes cannot hold a lone surrogate in a string
+    [InlineData(0, "NUL")]
+    public async Task TextThatCannotBeStoredIsRefusedAndNothingOfItsBatchIsStored(int character, string problem)
     {
         var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
-            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document("half \ud83d of an emoji")]));
+            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document($"bad {(char)character} text")]));
 
-        Assert.Contains("lone surrogate", error.Message);
-        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
-    }
-
-    [Fact]
-    public async Task TextWithNulIsRefusedAndNothingIsStored()
-    {
-        var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
-            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document("bad\0text")]));
-
-        Assert.Contains("NUL", error.Message);
+        Assert.Contains(problem, error.Message);
         Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
     }
 
