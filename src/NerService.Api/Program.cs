@@ -1,3 +1,4 @@
+using NerService.Api.Database;
 using NerService.Api.Documents;
 using NerService.Api.Errors;
 using NerService.Api.Hosting;

@@ -95,10 +95,7 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
     [Fact]
     public async Task TheOpenApiDocumentDocumentsEveryErrorResponseWithExamples()
     {
-        await using var factory = new NerServiceFactory(fixture);
-        using var client = factory.CreateClient();
-
-        var document = await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
+        var document = await OpenApiDocumentAsync();
 
         foreach (var path in new[] { "/ner", "/ner/batch" })
         {
@@ -123,6 +120,31 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
         foreach (var status in new[] { "400", "401", "403", "404", "422", "503" })
             Assert.True(loadResponses.GetProperty(status).GetProperty("content").GetProperty("application/problem+json").TryGetProperty("example", out _), $"load {status}");
         Assert.True(document.GetProperty("paths").GetProperty("/models/{name}/restore").GetProperty("post").GetProperty("responses").TryGetProperty("409", out _));
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentNamesAndDescribesTheDocumentFilters()
+    {
+        var document = await OpenApiDocumentAsync();
+
+        foreach (var path in new[] { "/documents", "/documents/count" })
+        {
+            var parameters = document.GetProperty("paths").GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray()
+                .ToDictionary(p => p.GetProperty("name").GetString()!);
+            foreach (var name in new[] { "label", "text", "prefix", "q", "from", "to", "reviewed", "model", "modelVersion", "tenant" })
+            {
+                Assert.True(parameters.TryGetValue(name, out var parameter), $"{path} lacks '{name}'");
+                Assert.Equal("query", parameter.GetProperty("in").GetString());
+                Assert.False(string.IsNullOrEmpty(parameter.TryGetProperty("description", out var description) ? description.GetString() : null), $"{path} '{name}' has no description");
+            }
+        }
+    }
+
+    private async Task<JsonElement> OpenApiDocumentAsync()
+    {
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+        return await AssertOkJsonAsync(await client.GetAsync("/swagger/v1/swagger.json"));
     }
 
     [Fact]

@@ -170,6 +170,23 @@ public sealed class TaggingTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task PostingNoJsonBodyReturns400ProblemNamingTheBody()
+    {
+        // Recognised from the request and the endpoint's metadata, not from the framework's message text.
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+
+        foreach (var body in new[] { "", "null" })
+        {
+            var response = await client.PostAsync("/ner", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+            var problem = await AssertProblemAsync(response, HttpStatusCode.BadRequest);
+            Assert.Equal("The request body is missing.", problem.GetProperty("title").GetString());
+            Assert.Equal("A JSON body is required.", problem.GetProperty("errors").GetProperty("body")[0].GetString());
+        }
+    }
+
+    [Fact]
     public async Task AFullQueueAnswers503WithRetryAfterAtOnce()
     {
         // One inference thread, one text per batch and room for one waiting: concurrent long texts must overflow the queue.

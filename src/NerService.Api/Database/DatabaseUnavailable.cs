@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using NerService.Api.Errors;
 
 namespace NerService.Api.Database;
 
@@ -14,11 +15,7 @@ public static class DatabaseUnavailable
         string detail = "The document database cannot be reached right now; nothing was changed. Retry later.")
     {
         var options = context.RequestServices.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        context.Response.Headers.RetryAfter = options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return TypedResults.Problem(
-            title: "Database unavailable",
-            detail: detail,
-            statusCode: StatusCodes.Status503ServiceUnavailable);
+        return Problems.ServiceUnavailable(context, TimeSpan.FromSeconds(options.RetryAfterSeconds), "Database unavailable", detail);
     }
 
     /// <summary>Catches <see cref="DatabaseUnavailableException"/> from the endpoints it is added to.</summary>

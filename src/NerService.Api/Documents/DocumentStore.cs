@@ -65,16 +65,13 @@ public sealed class DocumentStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Stores documents, each in its own tenant, in one database round trip and returns their ids in input order.
     /// A document whose idempotency key is already stored in its tenant (earlier, concurrently, or earlier in this
-    /// batch) gets that document's id and is not written again. A document the database refuses (a data error)
-    /// fails the call with <see cref="InvalidDocumentException"/>; nothing of the call is stored then.
+    /// batch) gets that document's id and is not written again. The documents come validated from
+    /// <see cref="DocumentWriter"/>, which applies <see cref="DocumentValidation"/>; a document the database itself
+    /// refuses (a data error) fails the call with <see cref="InvalidDocumentException"/>, and nothing of the call is
+    /// stored then.
     /// </summary>
     public Task<long[]> InsertAsync(IReadOnlyList<NewDocument> documents, CancellationToken cancellationToken = default)
     {
-        for (var i = 0; i < documents.Count; i++)
-        {
-            if (DocumentValidation.FindProblem(documents[i]) is { } problem)
-                throw new InvalidDocumentException(problem);
-        }
         if (documents.Count == 0)
             return Task.FromResult(Array.Empty<long>());
         return DatabaseUnavailableException.Guard(async () =>

@@ -10,9 +10,16 @@ namespace NerService.Api.Documents;
 /// <summary>Stored documents: read, list and search, delete, correct, export for training.</summary>
 internal static class DocumentsApi
 {
-    public const int DefaultPageSize = 20;
+    /// <summary>Maps <c>/documents</c> and <c>/entities</c>.</summary>
+    public static IEndpointRouteBuilder MapDocumentsApi(this IEndpointRouteBuilder routes)
+    {
+        // Reading and correcting need a reviewer; deleting and exporting (marked below) an admin.
+        MapDocumentsGroup(routes).RequireRole(ApiRole.Reviewer);
+        routes.MapEntitiesApi().RequireRole(ApiRole.Reviewer);
+        return routes;
+    }
 
-    public static RouteGroupBuilder MapDocumentsGroup(IEndpointRouteBuilder routes)
+    private static RouteGroupBuilder MapDocumentsGroup(IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/documents")
             .WithTags("Documents")
@@ -80,19 +87,14 @@ internal static class DocumentsApi
         + "from (inclusive) and to (exclusive) ISO 8601 times, reviewed, model (the tagging model's name), modelVersion";
 
     private static async Task<Results<Ok<DocumentListResponse>, ProblemHttpResult>> List(
-        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? model, string? modelVersion,
-        string? order, string? cursor, string? limit, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+        [AsParameters] DocumentFilterQuery filters, string? order, string? cursor, string? limit, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        string? problem = null;
-        var filter = Filter(http, label, text, prefix, q, from, to, reviewed, model, modelVersion, tenant, ref problem);
-        var pageSize = PageSize(limit, DocumentStore.MaxPageSize, ref problem);
-        var leastConfident = order switch
-        {
-            null or "" or "newest" => false,
-            "least-confident" => true,
-            _ => Refuse($"Unknown order '{order}'; use 'newest' (the default) or 'least-confident'.", ref problem),
-        };
-        const string ForeignCursor = "The cursor is not one this service issued for this order; pass the nextCursor of the previous page unchanged, with the same order.";
+        var query = new QueryReader(http.GetApiClient());
+        var filter = filters.ToFilter(query);
+        var pageSize = query.PageSize(limit, DocumentStore.MaxPageSize);
+        var leastConfident = order is "least-confident";
+        if (order is not (null or "" or "newest" or "least-confident"))
+            query.Refuse($"Unknown order '{order}'; use 'newest' (the default) or 'least-confident'.");
         DocumentCursor? after = null;
         ConfidenceCursor? afterConfidence = null;
         if (!string.IsNullOrEmpty(cursor))
@@ -102,10 +104,10 @@ internal static class DocumentsApi
             else if (leastConfident && ConfidenceCursor.TryDecode(cursor, out var decodedConfidence))
                 afterConfidence = decodedConfidence;
             else
-                problem ??= ForeignCursor;
+                query.Refuse("The cursor is not one this service issued for this order; pass the nextCursor of the previous page unchanged, with the same order.");
         }
-        if (problem is not null)
-            return BadRequest(problem);
+        if (query.Problem is { } problem)
+            return QueryReader.BadRequest(problem);
 
         var page = leastConfident
             ? await store.ListLeastConfidentAsync(filter, afterConfidence, pageSize, cancellationToken)
@@ -113,37 +115,14 @@ internal static class DocumentsApi
         return TypedResults.Ok(new DocumentListResponse(page.Documents.Select(d => d.AsResponse()).ToList(), page.NextCursor));
     }
 
-    private static async Task<Results<Ok<DocumentCountsResponse>, ProblemHttpResult>> Count(
-        string? label, string? text, string? prefix, string? q, string? from, string? to, string? reviewed, string? model, string? modelVersion,
-        string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DocumentCounts>, ProblemHttpResult>> Count(
+        [AsParameters] DocumentFilterQuery filters, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        string? problem = null;
-        var filter = Filter(http, label, text, prefix, q, from, to, reviewed, model, modelVersion, tenant, ref problem);
-        if (problem is not null)
-            return BadRequest(problem);
-        var counts = await store.CountAsync(filter, cancellationToken);
-        return TypedResults.Ok(new DocumentCountsResponse(counts.Documents, counts.Reviewed));
-    }
-
-    private static DocumentFilter Filter(HttpContext http, string? label, string? text, string? prefix, string? q, string? from, string? to,
-        string? reviewed, string? model, string? modelVersion, string? tenant, ref string? problem) => new()
-    {
-        Tenant = Scope(http.GetApiClient(), tenant, ref problem),
-        Label = Text(label, "label", ref problem),
-        EntityText = Text(text, "text", ref problem),
-        EntityPrefix = Text(prefix, "prefix", ref problem),
-        Query = Text(q, "q", ref problem),
-        From = Time(from, "from", ref problem),
-        To = Time(to, "to", ref problem),
-        Reviewed = Boolean(reviewed, "reviewed", ref problem),
-        ModelName = Text(model, "model", ref problem),
-        ModelVersion = Text(modelVersion, "modelVersion", ref problem),
-    };
-
-    private static bool Refuse(string detail, ref string? problem)
-    {
-        problem ??= detail;
-        return false;
+        var query = new QueryReader(http.GetApiClient());
+        var filter = filters.ToFilter(query);
+        if (query.Problem is { } problem)
+            return QueryReader.BadRequest(problem);
+        return TypedResults.Ok(await store.CountAsync(filter, cancellationToken));
     }
 
     private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> ReplaceEntities(
@@ -163,16 +142,16 @@ internal static class DocumentsApi
         }
         catch (JsonException ex)
         {
-            return BadRequest($"The body is not a valid correction: invalid JSON at {ex.Path ?? "$"}.");
+            return QueryReader.BadRequest($"The body is not a valid correction: invalid JSON at {ex.Path ?? "$"}.");
         }
         if (body?.Entities is not { } corrections)
-            return BadRequest("The body needs an 'entities' array (empty to remove all entities).");
+            return QueryReader.BadRequest("The body needs an 'entities' array (empty to remove all entities).");
 
         var entities = new List<CorrectedEntity>(corrections.Count);
         for (var i = 0; i < corrections.Count; i++)
         {
             if (corrections[i] is not { Label: { } entityLabel, Start: { } start, End: { } end } correction)
-                return BadRequest($"entities[{i}]: 'label', 'start' and 'end' are required.");
+                return QueryReader.BadRequest($"entities[{i}]: 'label', 'start' and 'end' are required.");
             entities.Add(new CorrectedEntity(entityLabel, start, end, correction.Text));
         }
 
@@ -183,20 +162,20 @@ internal static class DocumentsApi
         }
         catch (InvalidDocumentException ex)
         {
-            return BadRequest(ex.Message);
+            return QueryReader.BadRequest(ex.Message);
         }
     }
 
     private static async Task<Results<PushStreamHttpResult, ProblemHttpResult>> Export(
         string? format, string? reviewed, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        string? problem = null;
+        var query = new QueryReader(http.GetApiClient());
         if (format is not (null or "" or "conll"))
-            problem = $"Unknown export format '{format}'; the only format is 'conll'.";
-        var reviewedOnly = Boolean(reviewed, "reviewed", ref problem);
-        var scope = Scope(http.GetApiClient(), tenant, ref problem);
-        if (problem is not null)
-            return BadRequest(problem);
+            query.Refuse($"Unknown export format '{format}'; the only format is 'conll'.");
+        var reviewedOnly = query.Boolean(reviewed, "reviewed");
+        var scope = query.Scope(tenant);
+        if (query.Problem is { } problem)
+            return QueryReader.BadRequest(problem);
 
         var documents = await store.OpenStreamAsync(reviewedOnly, scope, cancellationToken);
         return TypedResults.Stream(async body =>
@@ -207,67 +186,11 @@ internal static class DocumentsApi
         }, ConllExport.ContentType);
     }
 
-    /// <summary>
-    /// The tenant a request reaches: the caller's own, or for an admin every tenant or the one named by <c>tenant</c>.
-    /// Naming another tenant without being an admin is refused rather than ignored.
-    /// </summary>
-    internal static string? Scope(ApiClient client, string? tenant, ref string? problem)
-    {
-        if (string.IsNullOrEmpty(tenant) || tenant == client.Scope)
-            return client.Scope;
-        if (client.Role == ApiRole.Admin)
-            return Text(tenant, "tenant", ref problem);
-        problem ??= "'tenant' can only name another tenant with an admin key; leave it out to reach this key's own tenant.";
-        return client.Scope;
-    }
-
-    internal static bool TryParseId(string id, out long documentId) =>
+    private static bool TryParseId(string id, out long documentId) =>
         long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out documentId) && documentId > 0;
 
-    internal static ProblemHttpResult NotFound(string id) =>
+    private static ProblemHttpResult NotFound(string id) =>
         TypedResults.Problem(title: "Document not found", detail: $"There is no document with id '{id}'.", statusCode: StatusCodes.Status404NotFound);
-
-    internal static ProblemHttpResult BadRequest(string detail) =>
-        TypedResults.Problem(title: "Invalid request", detail: detail, statusCode: StatusCodes.Status400BadRequest);
-
-    internal static string? Text(string? value, string name, ref string? problem)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (value.Contains('\0'))
-            problem ??= $"'{name}' contains a NUL character.";
-        return value;
-    }
-
-    internal static int PageSize(string? value, int max, ref string? problem)
-    {
-        if (string.IsNullOrEmpty(value))
-            return DefaultPageSize;
-        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size >= 1 && size <= max)
-            return size;
-        problem ??= $"'limit' must be a whole number from 1 to {max}.";
-        return DefaultPageSize;
-    }
-
-    private static DateTimeOffset? Time(string? value, string name, ref string? problem)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-            return time;
-        problem ??= $"'{name}' is not a date and time; use ISO 8601, e.g. 2025-01-31T12:00:00Z.";
-        return null;
-    }
-
-    private static bool? Boolean(string? value, string name, ref string? problem)
-    {
-        if (string.IsNullOrEmpty(value))
-            return null;
-        if (bool.TryParse(value, out var result))
-            return result;
-        problem ??= $"'{name}' must be true or false.";
-        return null;
-    }
 
     private static DocumentResponse AsResponse(this StoredDocument document) => new(
         document.Id,
@@ -299,9 +222,6 @@ public sealed record DocumentEntityResponse(string Text, string Label, int Start
 
 /// <summary>A page of documents; pass <c>nextCursor</c> as <c>cursor</c> for the next one (null on the last page).</summary>
 public sealed record DocumentListResponse(IReadOnlyList<DocumentResponse> Documents, string? NextCursor);
-
-/// <summary>How many stored documents match the filters, and how many of them are reviewed.</summary>
-public sealed record DocumentCountsResponse(long Documents, long Reviewed);
 
 /// <summary>The corrected entities of a document; they replace all its entities.</summary>
 public sealed record EntityCorrectionRequest(IReadOnlyList<EntityCorrection?>? Entities);

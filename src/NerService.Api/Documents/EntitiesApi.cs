@@ -23,19 +23,17 @@ internal static class EntitiesApi
     private static async Task<Results<Ok<EntityCountsResponse>, ProblemHttpResult>> Top(
         string? label, string? prefix, string? limit, string? tenant, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        string? problem = null;
-        var scope = DocumentsApi.Scope(http.GetApiClient(), tenant, ref problem);
-        var labelFilter = DocumentsApi.Text(label, "label", ref problem);
-        var prefixFilter = DocumentsApi.Text(prefix, "prefix", ref problem);
-        var count = DocumentsApi.PageSize(limit, DocumentStore.MaxPageSize, ref problem);
-        if (problem is not null)
-            return DocumentsApi.BadRequest(problem);
+        var query = new QueryReader(http.GetApiClient());
+        var scope = query.Scope(tenant);
+        var labelFilter = query.Text(label, "label");
+        var prefixFilter = query.Text(prefix, "prefix");
+        var count = query.PageSize(limit, DocumentStore.MaxPageSize);
+        if (query.Problem is { } problem)
+            return QueryReader.BadRequest(problem);
         var counts = await store.TopEntitiesAsync(scope, labelFilter, prefixFilter, count, cancellationToken);
-        return TypedResults.Ok(new EntityCountsResponse(counts.Select(c => new EntityCountResponse(c.Label, c.Text, c.Count)).ToList()));
+        return TypedResults.Ok(new EntityCountsResponse(counts));
     }
 }
 
-public sealed record EntityCountsResponse(IReadOnlyList<EntityCountResponse> Entities);
-
-/// <summary>How many stored entities have this label and exactly this text.</summary>
-public sealed record EntityCountResponse(string Label, string Text, long Count);
+/// <summary>The most frequent entities, most frequent first.</summary>
+public sealed record EntityCountsResponse(IReadOnlyList<EntityCount> Entities);

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc;
 
 namespace NerService.Api.Errors;
@@ -69,7 +71,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
 
         ProblemDetails problem = exception switch
         {
-            BadHttpRequestException bad => DescribeBadRequest(bad),
+            BadHttpRequestException bad => DescribeBadRequest(http, bad),
             _ => new ProblemDetails
             {
                 Status = StatusCodes.Status500InternalServerError,
@@ -84,7 +86,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem });
     }
 
-    private static ProblemDetails DescribeBadRequest(BadHttpRequestException bad)
+    private static ProblemDetails DescribeBadRequest(HttpContext http, BadHttpRequestException bad)
     {
         if (FindJsonException(bad) is { } json)
         {
@@ -112,8 +114,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
                 Title = "Request body too large.",
                 Detail = bad.Message,
             },
-            StatusCodes.Status400BadRequest when bad.Message.Contains("no body was provided", StringComparison.OrdinalIgnoreCase)
-                || bad.Message.Contains("was not provided from body", StringComparison.OrdinalIgnoreCase) => new HttpValidationProblemDetails(
+            StatusCodes.Status400BadRequest when IsMissingBody(http, bad) => new HttpValidationProblemDetails(
                     new Dictionary<string, string[]> { ["body"] = ["A JSON body is required."] })
             {
                 Status = bad.StatusCode,
@@ -123,6 +124,27 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
             // Kestrel's and routing's messages describe the request, not our code, so they are safe to pass on.
             _ => new ProblemDetails { Status = bad.StatusCode, Title = "Bad request.", Detail = bad.Message },
         };
+    }
+
+    /// <summary>
+    /// Whether a 400 from binding means the JSON body is absent: the request carries none, or an endpoint that
+    /// declares a JSON body (<see cref="IAcceptsMetadata"/>) failed binding with no JSON error inside, which is how
+    /// the framework reports a body of <c>null</c>. Decided from the request and the endpoint's metadata, not from
+    /// the exception's wording, which a framework upgrade may change. Endpoints with a JSON body bind nothing else
+    /// that can fail to parse (their other parameters are services and string headers).
+    /// </summary>
+    internal static bool IsMissingBody(HttpContext http, BadHttpRequestException bad)
+    {
+        if (bad.StatusCode != StatusCodes.Status400BadRequest || FindJsonException(bad) is not null)
+            return false;
+        // The exception handler clears the request's endpoint; the feature keeps the one that threw.
+        var endpoint = http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint();
+        var declaresJsonBody = endpoint?.Metadata.GetMetadata<IAcceptsMetadata>() is { } accepts
+            && accepts.ContentTypes.Any(type => type.Contains("json", StringComparison.OrdinalIgnoreCase));
+        if (!declaresJsonBody)
+            return false;
+        var bodyAbsent = http.Request.ContentLength == 0 || http.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false;
+        return bodyAbsent || bad.InnerException is null;
     }
 
     private static JsonException? FindJsonException(Exception exception)
@@ -166,7 +188,7 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
     };
 }
 
-/// <summary>Problem responses the tagging endpoints share.</summary>
+/// <summary>Problem responses the endpoints share.</summary>
 internal static class Problems
 {
     public static ValidationProblem InvalidField(string field, string message) =>
@@ -186,21 +208,16 @@ internal static class Problems
         title: "Text too long.",
         detail: $"The text has {length} characters; at most {limit} are accepted.");
 
-    public static ProblemHttpResult QueueFull(HttpContext http)
-    {
-        ProblemHandling.SetRetryAfter(http, TimeSpan.FromSeconds(1));
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "The service is busy.",
-            detail: "Too many texts are waiting for the model; retry after the time in the Retry-After header.");
-    }
+    public static ProblemHttpResult QueueFull(HttpContext http) => ServiceUnavailable(http, TimeSpan.FromSeconds(1),
+        "The service is busy.", "Too many texts are waiting for the model; retry after the time in the Retry-After header.");
 
-    public static ProblemHttpResult ShuttingDown(HttpContext http)
+    public static ProblemHttpResult ShuttingDown(HttpContext http) => ServiceUnavailable(http, TimeSpan.FromSeconds(5),
+        "The service is shutting down.", "Retry against another instance, or after the service has restarted.");
+
+    /// <summary>Every 503 of the service: <c>Retry-After</c> on the response and problem details.</summary>
+    public static ProblemHttpResult ServiceUnavailable(HttpContext http, TimeSpan retryAfter, string title, string detail)
     {
-        ProblemHandling.SetRetryAfter(http, TimeSpan.FromSeconds(5));
-        return TypedResults.Problem(
-            statusCode: StatusCodes.Status503ServiceUnavailable,
-            title: "The service is shutting down.",
-            detail: "Retry against another instance, or after the service has restarted.");
+        ProblemHandling.SetRetryAfter(http, retryAfter);
+        return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: title, detail: detail);
     }
 }

@@ -71,6 +71,26 @@ public sealed class DocumentWriterTests : IAsyncLifetime
         Assert.True(await good > 0);
     }
 
+    [Theory]
+    [InlineData(0xD83D, "lone surrogate")] // half of an emoji; a char, as attributes cannot hold a lone surrogate in a string
+    [InlineData(0, "NUL")]
+    public async Task TextThatCannotBeStoredIsRefusedAndNothingOfItsBatchIsStored(int character, string problem)
+    {
+        var error = await Assert.ThrowsAsync<InvalidDocumentException>(() =>
+            writer.StoreAllAsync([TestDatabase.Document("fine"), TestDatabase.Document($"bad {(char)character} text")]));
+
+        Assert.Contains(problem, error.Message);
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
+    [Fact]
+    public async Task EntitySpanOutsideTheTextIsRefused()
+    {
+        var document = new NewDocument("short", [new NerService.Model.Inference.EntitySpan("PER", 2, 9, "ort", 1f)], "m", "1");
+        await Assert.ThrowsAsync<InvalidDocumentException>(() => writer.StoreAsync(document));
+        Assert.Equal(0, await database.ScalarAsync("SELECT count(*) FROM documents"));
+    }
+
     [Fact]
     public async Task ADocumentTheDatabaseRefusesFailsOnlyItsOwnCallerInASharedBatch()
     {
