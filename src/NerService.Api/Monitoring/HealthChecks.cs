@@ -1,13 +1,12 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using NerService.Api.Tagging;
 
 namespace NerService.Api.Monitoring;
 
 /// <summary>
 /// <c>/health/live</c> runs no checks (the process answers); <c>/health/ready</c> runs every check tagged
-/// <see cref="ReadinessTag"/>, so a later database check only needs registering with that tag.
+/// <see cref="ReadinessTag"/>, which each feature registers beside itself (the model's, the database's).
 /// </summary>
 internal static class HealthChecks
 {
@@ -15,7 +14,7 @@ internal static class HealthChecks
 
     public static IServiceCollection AddNerHealthChecks(this IServiceCollection services)
     {
-        services.AddHealthChecks().AddCheck<ModelReadinessCheck>("model", tags: [ReadinessTag]);
+        services.AddHealthChecks();
         return services;
     }
 
@@ -43,13 +42,4 @@ internal static class HealthChecks
         };
         return http.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }
-}
-
-/// <summary>Ready once the model is loaded; not ready again once shutdown has begun, so balancers stop sending work.</summary>
-internal sealed class ModelReadinessCheck(TaggerLifetime tagger) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(tagger.IsReady
-            ? HealthCheckResult.Healthy("The model is loaded.")
-            : HealthCheckResult.Unhealthy("The model is not loaded, or the service is shutting down."));
 }

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Options;
 using NerService.Api.Options;
-using NerService.Api.Tagging;
 using NerService.Model.Inference;
 using Prometheus;
 
@@ -82,15 +81,16 @@ internal sealed class NerMetrics
     public void RecordSwitch(string model) => modelSwitches.WithLabels(model).Inc();
 
     /// <summary>
-    /// Each model's queue length and admitted tokens, and which bundle it serves, are read from the registry when
-    /// scraped (so they follow model updates) rather than updated on every enqueue.
+    /// Each model's queue length and admitted tokens, and which bundle it serves, are read from
+    /// <paramref name="servedModels"/> (the models serving now) when scraped, so they follow model updates,
+    /// rather than updated on every enqueue.
     /// </summary>
-    public void TrackModels(TaggerRegistry models)
+    public void TrackModels(Func<IEnumerable<(string Name, ModelInfo Info, BatchingTagger Tagger)>> servedModels)
     {
         var shown = new Dictionary<string, (string Name, string Version)>(StringComparer.Ordinal);
         Registry.AddBeforeCollectCallback(() =>
         {
-            foreach (var model in models.Models)
+            foreach (var model in servedModels())
             {
                 queueLength.WithLabels(model.Name).Set(model.Tagger.QueueLength);
                 admittedTokens.WithLabels(model.Name).Set(model.Tagger.AdmittedTokens);

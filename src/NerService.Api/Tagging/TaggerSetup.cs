@@ -40,6 +40,7 @@ internal static class TaggerSetup
         services.AddSingleton<ModelUpdates>();
         services.AddSingleton<TaggerLifetime>();
         services.AddHostedService(provider => provider.GetRequiredService<TaggerLifetime>());
+        services.AddHealthChecks().AddCheck<ModelReadinessCheck>("model", tags: [HealthChecks.ReadinessTag]);
         return services;
     }
 }
@@ -99,7 +100,7 @@ internal sealed class TaggerLifetime(IServiceProvider services, NerMetrics metri
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var loaded = services.GetRequiredService<TaggerRegistry>();
-        metrics.TrackModels(loaded);
+        metrics.TrackModels(() => loaded.Models.Select(m => (m.Name, m.Info, m.Tagger)));
         registry = loaded;
         return Task.CompletedTask;
     }

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Options;
 using NerService.Api.Monitoring;
+using NerService.Api.Options;
 using NerService.Api.Tagging;
 
-namespace NerService.Api.Options;
+namespace NerService.Api.Hosting;
 
 internal static class StartupFailures
 {
