@@ -108,19 +108,7 @@ public sealed class CpuLstmTagger
     {
         if (device.type != DeviceType.CPU || network.Config is not { Cell: RecurrentCell.Lstm, Layers: 1 })
             return null;
-        var tagger = new CpuLstmTagger(network, words, characters, wordGateTableBytes);
-        tagger.WarmUp();
-        return tagger;
-    }
-
-    // The vector library's generic kernels start unoptimised, and the runtime optimises a method only after some
-    // tens of calls, in the background: passes of a few sentences at load start that early, so that the first
-    // requests do not run a few seconds at a fraction of the speed.
-    private void WarmUp()
-    {
-        IReadOnlyList<string>[] sentences = [["Warm", "up", "in", "London", "."], ["EU"], ["a", "b", "c", "d"]];
-        for (var i = 0; i < 40; i++)
-            LogProbabilities(sentences);
+        return new CpuLstmTagger(network, words, characters, wordGateTableBytes);
     }
 
     private int Directions => recurrentWeights.Length;
