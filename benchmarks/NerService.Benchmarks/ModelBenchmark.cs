@@ -46,7 +46,7 @@ internal static class ModelBenchmark
             .Select(s => string.Join(' ', s.Tokens))
             .ToArray();
         var models = new List<NerModel>();
-        foreach (var (path, cpuKernel) in bundlePaths.SelectMany(p => libTorchToo ? new[] { (p, true), (p, false) } : [(p, true)]))
+        foreach (var (path, cpuKernel) in Variants(bundlePaths, libTorchToo))
         {
             // Resident memory a model adds: loaded and warmed up (its first passes allocate libtorch's buffers).
             GC.Collect();
@@ -117,7 +117,12 @@ internal static class ModelBenchmark
             $"memory ({Label(model)}): {done:N0} sentences in {clock.Elapsed.TotalSeconds:F0} s; resident {before / 1048576.0:F0} MB after warm-up, {after / 1048576.0:F0} MB at the end (growth {(after - before) / 1048576.0:F1} MB, peak {peak / 1048576.0:F0} MB)"));
     }
 
-    private static string Label(NerModel model) => model.UsesCpuKernel ? model.Info.Name : $"{model.Info.Name} (libtorch LSTM)";
+    /// <summary>Each bundle through the C# CPU tagger, and with <paramref name="libTorchToo"/> once more through libtorch's LSTM.</summary>
+    internal static IEnumerable<(string Path, bool CpuKernel)> Variants(string[] bundlePaths, bool libTorchToo)
+        => bundlePaths.SelectMany(p => libTorchToo ? new[] { (p, true), (p, false) } : [(p, true)]);
+
+    /// <summary>The model's name, marked where it runs through libtorch's LSTM.</summary>
+    internal static string Label(NerModel model) => model.UsesCpuKernel ? model.Info.Name : $"{model.Info.Name} (libtorch LSTM)";
 
     private static long ResidentBytes()
     {

@@ -50,9 +50,9 @@ internal static class ProfileBenchmark
         var texts = ConllReader.ReadFile(dataPath, TaggingScheme.Iob2).Select(s => string.Join(' ', s.Tokens)).ToArray();
         var peak = CpuPeak.Describe();
         Console.WriteLine(peak.Explanation);
-        var loads = bundlePaths.SelectMany(p => libTorchToo ? new[] { (p, true), (p, false) } : [(p, true)]).ToList();
-        var bundles = loads.Select(l => ModelBundle.Load(l.Item1)).ToList();
-        var models = bundles.Zip(loads, (b, l) => new NerModel(b, CPU, cpuKernel: l.Item2)).ToList();
+        var loads = ModelBenchmark.Variants(bundlePaths, libTorchToo).ToList();
+        var bundles = loads.Select(l => ModelBundle.Load(l.Path)).ToList();
+        var models = bundles.Zip(loads, (b, l) => new NerModel(b, CPU, cpuKernel: l.CpuKernel)).ToList();
         foreach (var batchSize in new[] { 64, 1 })
         {
             foreach (var (bundle, model) in bundles.Zip(models))
@@ -64,7 +64,7 @@ internal static class ProfileBenchmark
                 var tokensPerSecond = tokens / total;
                 var networkTokensPerSecond = tokens / (seconds[2] + seconds[3] + seconds[4]);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{(model.UsesCpuKernel ? bundle.Manifest.Name : bundle.Manifest.Name + " (libtorch LSTM)"),-36} batch {batchSize,2}: {tokensPerSecond,8:N0} tokens/s, {total * 1e6 / tokens:F1} µs a token; {macs / 1e3:N0}k multiply-adds a token: "
+                    $"{ModelBenchmark.Label(model),-36} batch {batchSize,2}: {tokensPerSecond,8:N0} tokens/s, {total * 1e6 / tokens:F1} µs a token; {macs / 1e3:N0}k multiply-adds a token: "
                     + $"{2 * macs * tokensPerSecond / 1e9:F2} GFLOP/s over the whole pipeline, {2 * macs * networkTokensPerSecond / 1e9:F2} in the network = {2 * macs * networkTokensPerSecond / 1e9 / peak.PerCoreGflops:P1} of one core's peak"));
                 Console.WriteLine("    " + string.Join("  ", Parts.Select((part, i) => string.Create(CultureInfo.InvariantCulture, $"{part} {seconds[i] / total:P0} ({seconds[i] * 1e6 / tokens:F2} µs/token)"))));
                 if (inputProduct > 0)
