@@ -17,33 +17,18 @@ namespace NerService.Api.Tests.Documents;
 public sealed class DatabaseOutage;
 
 [Collection(nameof(DatabaseOutage))]
-public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DatabaseOutageTests(ITestOutputHelper output) : DocumentsAppTests
 {
-    private TestDatabase database = null!;
-    private DocumentsTestApp app = null!;
-
-    public async Task InitializeAsync()
-    {
-        database = await TestDatabase.CreateAsync();
-        app = await DocumentsTestApp.StartAsync(database.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
     [Fact]
     public async Task WhileTheDatabaseIsDownRequestsGet503AndNothingIsHalfWrittenThenTheServiceRecovers()
     {
-        var writer = app.Services.GetRequiredService<DocumentWriter>();
+        var writer = App.Services.GetRequiredService<DocumentWriter>();
         var existing = await writer.StoreAsync(TestDatabase.Document("Stored before the outage in Lima.", ("LOC", "Lima")));
-        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync($"/documents/{existing}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await App.Client.GetAsync($"/documents/{existing}")).StatusCode);
 
         // A large batch in flight while the server stops: it is stored whole or not at all.
         var large = Enumerable.Range(0, 20_000).Select(i => TestDatabase.Document($"Bulk {i} in Quito.", ("LOC", "Quito"))).ToList();
-        var inFlight = Task.Run(() => database.Store.InsertAsync(large));
+        var inFlight = Task.Run(() => Database.Store.InsertAsync(large));
         await Task.Delay(50);
         await PostgresScript("stop");
         try
@@ -53,15 +38,15 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
                 Assert.IsType<DatabaseUnavailableException>(inFlight.Exception!.InnerException);
 
             await Assert.ThrowsAsync<DatabaseUnavailableException>(() => writer.StoreAsync(TestDatabase.Document("Stored during the outage.")));
-            await Assert.ThrowsAsync<DatabaseUnavailableException>(() => database.Store.GetAsync(existing, DocumentStore.AllTenants));
+            await Assert.ThrowsAsync<DatabaseUnavailableException>(() => Database.Store.GetAsync(existing, DocumentStore.AllTenants));
             foreach (var request in new Func<Task<HttpResponseMessage>>[]
             {
-                () => app.Client.GetAsync($"/documents/{existing}"),
-                () => app.Client.GetAsync("/documents?label=LOC"),
-                () => app.Client.DeleteAsync($"/documents/{existing}"),
-                () => app.Client.PutAsync($"/documents/{existing}/entities", new StringContent("""{"entities":[]}""", System.Text.Encoding.UTF8, "application/json")),
-                () => app.Client.GetAsync("/documents/export?format=conll"),
-                () => app.Client.GetAsync("/entities"),
+                () => App.Client.GetAsync($"/documents/{existing}"),
+                () => App.Client.GetAsync("/documents?label=LOC"),
+                () => App.Client.DeleteAsync($"/documents/{existing}"),
+                () => App.Client.PutAsync($"/documents/{existing}/entities", new StringContent("""{"entities":[]}""", System.Text.Encoding.UTF8, "application/json")),
+                () => App.Client.GetAsync("/documents/export?format=conll"),
+                () => App.Client.GetAsync("/entities"),
             })
             {
                 var response = await request();
@@ -69,25 +54,25 @@ public sealed class DatabaseOutageTests(ITestOutputHelper output) : IAsyncLifeti
                 Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
                 Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             }
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await app.Client.GetAsync("/health/ready")).StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, (await App.Client.GetAsync("/health/ready")).StatusCode);
         }
         finally
         {
             await PostgresScript("start");
         }
 
-        var documents = await database.ScalarAsync("SELECT count(*) FROM documents");
+        var documents = await Database.ScalarAsync("SELECT count(*) FROM documents");
         output.WriteLine($"The batch in flight at the stop was {(inFlight.IsCompletedSuccessfully ? "stored whole" : "refused")}; {documents} documents after the restart.");
-        var entities = await database.ScalarAsync("SELECT count(*) FROM entities");
+        var entities = await Database.ScalarAsync("SELECT count(*) FROM entities");
         Assert.True(documents == entities && documents is 1 or 1 + 20_000, $"{documents} documents, {entities} entities");
         if (inFlight.IsCompletedSuccessfully)
             Assert.Equal(1 + 20_000, documents);
 
         // Recovery needs no restart of the service: pooled connections broken by the outage are replaced.
         var stored = await Eventually(() => writer.StoreAsync(TestDatabase.Document("Stored after the outage.")));
-        Assert.Equal("Stored after the outage.", (await database.Store.GetAsync(stored, DocumentStore.AllTenants))!.Text);
-        await Eventually(async () => (await app.Client.GetAsync($"/documents/{existing}")).EnsureSuccessStatusCode());
-        await Eventually(async () => (await app.Client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
+        Assert.Equal("Stored after the outage.", (await Database.Store.GetAsync(stored, DocumentStore.AllTenants))!.Text);
+        await Eventually(async () => (await App.Client.GetAsync($"/documents/{existing}")).EnsureSuccessStatusCode());
+        await Eventually(async () => (await App.Client.GetAsync("/health/ready")).EnsureSuccessStatusCode());
     }
 
     internal static async Task<T> Eventually<T>(Func<Task<T>> action)

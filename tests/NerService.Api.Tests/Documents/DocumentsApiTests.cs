@@ -6,26 +6,10 @@ using NerService.Api.Documents;
 
 namespace NerService.Api.Tests.Documents;
 
-public sealed class DocumentsApiTests : IAsyncLifetime
+public sealed class DocumentsApiTests : DocumentsAppTests
 {
-    private TestDatabase database = null!;
-    private DocumentsTestApp app = null!;
-    private HttpClient Client => app.Client;
-
-    public async Task InitializeAsync()
-    {
-        database = await TestDatabase.CreateAsync();
-        app = await DocumentsTestApp.StartAsync(database.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
     private async Task<long> Store(string text, params (string Label, string Text)[] entities) =>
-        (await database.Store.InsertAsync([TestDatabase.Document(text, entities)]))[0];
+        (await Database.Store.InsertAsync([TestDatabase.Document(text, entities)]))[0];
 
     private static async Task<JsonElement> Json(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
@@ -168,7 +152,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
         var response = await Client.PutAsync($"/documents/{id}/entities", new StringContent(body, Encoding.UTF8, "application/json"));
 
         await AssertProblem(response, HttpStatusCode.BadRequest, problem);
-        Assert.False((await database.Store.GetAsync(id, DocumentStore.AllTenants))!.Reviewed);
+        Assert.False((await Database.Store.GetAsync(id, DocumentStore.AllTenants))!.Reviewed);
     }
 
     [Theory]
@@ -182,7 +166,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
         var response = await Client.PutAsync($"/documents/{id}/entities", new StringContent(body, Encoding.UTF8, "application/json"));
 
         await AssertProblem(response, HttpStatusCode.BadRequest, problem);
-        var stored = (await database.Store.GetAsync(id, DocumentStore.AllTenants))!;
+        var stored = (await Database.Store.GetAsync(id, DocumentStore.AllTenants))!;
         Assert.False(stored.Reviewed);
         Assert.Equal("Paris", Assert.Single(stored.Entities).Text);
     }
@@ -220,9 +204,9 @@ public sealed class DocumentsApiTests : IAsyncLifetime
     public async Task AnExportTheDatabaseStallsEndsWithin503InsteadOfWaitingForever()
     {
         await Store("Jordan played in Chicago.", ("PER", "Jordan"));
-        await using var impatient = await DocumentsTestApp.StartAsync(database.ConnectionString + ";Command Timeout=2");
+        await using var impatient = await DocumentsTestApp.StartAsync(Database.ConnectionString + ";Command Timeout=2");
         // Another session holds the table: every read of it waits until that session ends.
-        await using var connection = await database.DataSource.OpenConnectionAsync();
+        await using var connection = await Database.DataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var lockTable = new Npgsql.NpgsqlCommand("LOCK TABLE documents IN ACCESS EXCLUSIVE MODE", connection, transaction))
             await lockTable.ExecuteNonQueryAsync();
@@ -238,7 +222,7 @@ public sealed class DocumentsApiTests : IAsyncLifetime
     public async Task AnExportOfMoreDocumentsThanOneBatchHoldsEveryDocumentOnceInOrder()
     {
         var count = DocumentStore.ExportBatchDocuments * 2 + 7;
-        await database.Store.InsertAsync(Enumerable.Range(0, count).Select(i => TestDatabase.Document($"Doc{i:D4} in Oslo.", ("LOC", "Oslo"))).ToList());
+        await Database.Store.InsertAsync(Enumerable.Range(0, count).Select(i => TestDatabase.Document($"Doc{i:D4} in Oslo.", ("LOC", "Oslo"))).ToList());
 
         var lines = (await Client.GetStringAsync("/documents/export")).Split('\n');
 

@@ -7,27 +7,11 @@ using NerService.Model.Inference;
 namespace NerService.Api.Tests.Documents;
 
 /// <summary><c>GET /documents?order=least-confident</c>, the stored lowest entity score, and <c>GET /documents/count</c>.</summary>
-public sealed class LeastConfidentOrderTests : IAsyncLifetime
+public sealed class LeastConfidentOrderTests : DocumentsAppTests
 {
-    private TestDatabase database = null!;
-    private DocumentsTestApp app = null!;
-    private HttpClient Client => app.Client;
-
-    public async Task InitializeAsync()
-    {
-        database = await TestDatabase.CreateAsync();
-        app = await DocumentsTestApp.StartAsync(database.ConnectionString);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await app.DisposeAsync();
-        await database.DisposeAsync();
-    }
-
     /// <summary>Stores a document whose entities (found by substring) have the given scores.</summary>
     private async Task<long> Store(string text, params (string Label, string Text, float Score)[] entities) =>
-        (await database.Store.InsertAsync([Document(text, "test-model", "1.0", entities)]))[0];
+        (await Database.Store.InsertAsync([Document(text, "test-model", "1.0", entities)]))[0];
 
     internal static NewDocument Document(string text, string model, string version, params (string Label, string Text, float Score)[] entities) =>
         new(text, entities.Select(e =>
@@ -115,10 +99,10 @@ public sealed class LeastConfidentOrderTests : IAsyncLifetime
     [Fact]
     public async Task LeastConfidentOrderComposesWithReviewedTimeAndModelFilters()
     {
-        var old = await database.Store.InsertAsync([Document("Old text about Rome.", "old-model", "1.0", ("LOC", "Rome", 0.3f))]);
+        var old = await Database.Store.InsertAsync([Document("Old text about Rome.", "old-model", "1.0", ("LOC", "Rome", 0.3f))]);
         var reviewed = await Store("Reviewed text about Oslo.", ("LOC", "Oslo", 0.2f));
         var open = await Store("Open text about Lima.", ("LOC", "Lima", 0.6f));
-        var newer = await database.Store.InsertAsync([Document("Newer text about Bern.", "test-model", "2.0", ("LOC", "Bern", 0.1f))]);
+        var newer = await Database.Store.InsertAsync([Document("Newer text about Bern.", "test-model", "2.0", ("LOC", "Bern", 0.1f))]);
         await Json(await Client.PutAsJsonAsync($"/documents/{reviewed}/entities", new { entities = new[] { new { label = "LOC", start = 20, end = 24 } } }));
 
         Assert.Equal([newer[0], open], Ids(await Json(await Client.GetAsync("/documents?order=least-confident&reviewed=false&model=test-model"))));
