@@ -371,8 +371,9 @@ restart_replica "$first"
 # SIGTERM while the replica is working on a request sent to it directly (from the gateway's container, so
 # that no retry can hide a cut-off request): that request must still be answered, and the replica exit 0.
 second_ip="$(ip_of "$second")"
-# A batch that takes a few seconds: long enough to be caught in progress, well inside the 30 s to stop.
-python3 -c 'import json; print(json.dumps({"documents": [{"text": "Angela Merkel met Emmanuel Macron in Berlin before flying to Paris, where the European Commission met. " * 4}] * 50, "store": False}))' >"$state/batch.json"
+# A batch that takes a few seconds: long enough to be caught in progress, well inside the 30 s to stop. Sized in
+# tokens (100 documents of about 700), not in time: the CPU tagger tags 3,000 tokens in a blink.
+python3 -c 'import json; print(json.dumps({"documents": [{"text": "Angela Merkel met Emmanuel Macron in Berlin before flying to Paris, where the European Commission met. " * 40}] * 100, "store": False}))' >"$state/batch.json"
 docker exec -i "$gateway_id" sh -c 'cat > /var/cache/nginx/batch.json' <"$state/batch.json"
 start_load
 (
