@@ -100,6 +100,29 @@ public sealed class DistillationTests(TinyTeacher teacher) : IClassFixture<TinyT
         Assert.Equal(1.0, history[0].F1);
     }
 
+    [Fact]
+    public void AReCasedSentenceIsTaughtWhatTheTeacherSaidOfItsOriginalCasing()
+    {
+        using var distillation = new Distillation(teacher.BundlePath, 0.5, 1, readsOriginalCasing: true);
+        var cased = new ConllSentence(["John", "Smith", "visited", "Paris", "."], ["B-PER", "E-PER", "O", "S-LOC", "O"]);
+        var lowered = Recasing.Apply(cased, TextCasing.Lower);
+        var unseen = new ConllSentence(["Acme", "rose"], ["S-ORG", "O"]);
+        distillation.Prepare([cased]);
+        using var model = new NerModel(distillation.Bundle, TorchSharp.torch.CPU);
+        var scores = model.PredictLogProbabilities([cased.Tokens, lowered.Tokens, unseen.Tokens]);
+        var tags = distillation.Bundle.TagSet.Tags.Count;
+        float Loss(float[] logits, params ConllSentence[] batch) =>
+            distillation.Loss(TorchSharp.torch.tensor(logits, [logits.Length / tags, tags]), batch).item<float>();
+
+        // A student that reads the lowercased sentence as the teacher read the cased one has nothing to learn...
+        Assert.InRange(Loss(scores[0], lowered), -1e-6f, 1e-6f);
+        // ...and the teacher's own reading of the lowercased text is not the target.
+        Assert.True(Loss(scores[1], lowered) > 1e-6f, $"loss {Loss(scores[1], lowered)}");
+        // A sentence the teacher never read as cased is left to the gold tags: it adds nothing.
+        Assert.InRange(Loss([.. scores[0], .. scores[2]], lowered, unseen), -1e-6f, 1e-6f);
+        Assert.Equal(0f, Loss(scores[2], unseen));
+    }
+
     private static float[] WordVectors(ModelBundle bundle)
         => bundle.Network.state_dict()["word_embedding.weight"].data<float>().ToArray();
 

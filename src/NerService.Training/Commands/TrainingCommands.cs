@@ -65,6 +65,7 @@ public static class TrainingCommands
         var average = new Option<bool>("--average-weights") { Description = "Keep the running mean of each epoch's weights (stochastic weight averaging) as the model." };
         var teacher = new Option<FileInfo?>("--teacher") { Description = "Distil from this bundle: its per-token tag distributions on each epoch's sentences are soft targets beside the gold tags." };
         var distillationWeight = new Option<double?>("--distillation-weight") { Description = $"Share of the soft targets in the loss, 0 to 1 (default {defaults.DistillationWeight})." };
+        var originalCasing = new Option<bool>("--teacher-reads-original-casing") { Description = "The teacher scores each sentence as first cased; its scores are the soft targets of every re-casing of it." };
         var temperature = new Option<double?>("--temperature") { Description = $"Softmax temperature of the soft targets (default {defaults.DistillationTemperature})." };
         var name = new Option<string?>("--name") { Description = $"The model's name in its bundle (default {Trainer.DefaultName}; with --init-from, that bundle's name)." };
         var modelVersion = new Option<string?>("--model-version") { Description = $"The model's version in its bundle (default {Trainer.DefaultVersion}; with --init-from, that bundle's version: give a fine-tuned model its own)." };
@@ -76,7 +77,7 @@ public static class TrainingCommands
         var command = new Command("train", "Train a tagger and write the bundle with the best validation F1.")
         {
             train, validation, output, config, embeddings, inputScheme, scheme, cell, unidirectional, hidden, layers, dropout,
-            noChars, noCasing, initFrom, corrections, correctionsWeight, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, teacher, distillationWeight, temperature, name, modelVersion, seed, greedy, resume, threads,
+            noChars, noCasing, initFrom, corrections, correctionsWeight, fineTune, epochs, patience, batch, rate, decay, average, runningText, casingShare, teacher, distillationWeight, temperature, originalCasing, name, modelVersion, seed, greedy, resume, threads,
         };
         command.SetAction(parse =>
         {
@@ -116,6 +117,7 @@ public static class TrainingCommands
                 TeacherPath = parse.GetValue(teacher)?.FullName ?? options.TeacherPath,
                 DistillationWeight = parse.GetValue(distillationWeight) ?? options.DistillationWeight,
                 DistillationTemperature = parse.GetValue(temperature) ?? options.DistillationTemperature,
+                TeacherReadsOriginalCasing = parse.GetValue(originalCasing) || options.TeacherReadsOriginalCasing,
                 Name = parse.GetValue(name) ?? options.Name,
                 Version = parse.GetValue(modelVersion) ?? options.Version,
                 Seed = parse.GetValue(seed) ?? options.Seed,

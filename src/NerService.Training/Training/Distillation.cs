@@ -12,14 +12,19 @@ namespace NerService.Training.Training;
 /// and running text included), in inference mode. Its output for a sentence depends only on the sentence (a
 /// text's scores do not depend on what shares its batch), so each distinct sentence is scored once and kept:
 /// re-cased variants recur across epochs, and the run repeats exactly whichever epoch first met them.
+/// With <c>readsOriginalCasing</c> the teacher instead reads each sentence as first cased and its scores serve every
+/// re-casing of it (learning without forgetting, Li and Hoiem 2016): a cased-only teacher is right on cased text and
+/// near blind on lowercased text, so it shows the student what the capitals said, and keeps the student's cased
+/// accuracy from drifting while it learns the other casings.
 /// </summary>
 public sealed class Distillation : IDisposable
 {
     private readonly NerModel teacher;
     private readonly Dictionary<string, float[]> logProbabilities = new(StringComparer.Ordinal);
     private readonly double temperature;
+    private readonly bool readsOriginalCasing;
 
-    public Distillation(string teacherPath, double weight, double temperature)
+    public Distillation(string teacherPath, double weight, double temperature, bool readsOriginalCasing = false)
     {
         if (weight is < 0 or > 1)
             throw new ArgumentException($"--distillation-weight must be in [0, 1], not {weight}.");
@@ -29,6 +34,7 @@ public sealed class Distillation : IDisposable
         teacher = new NerModel(Bundle, CPU);
         Weight = weight;
         this.temperature = temperature;
+        this.readsOriginalCasing = readsOriginalCasing;
     }
 
     /// <summary>The teacher's bundle: a fresh student takes its vocabularies, tags and word vectors.</summary>
@@ -36,7 +42,12 @@ public sealed class Distillation : IDisposable
 
     public double Weight { get; }
 
-    /// <summary>Scores every sentence the teacher has not seen yet, in batches (the first epoch and new casings).</summary>
+    public bool ReadsOriginalCasing => readsOriginalCasing;
+
+    /// <summary>
+    /// Scores every sentence the teacher has not seen yet, in batches (the first epoch and new casings). When it reads
+    /// the original casing, give it the sentences as cased: the first of any that differ only in casing is kept.
+    /// </summary>
     public void Prepare(IReadOnlyList<ConllSentence> sentences)
     {
         var missing = new List<IReadOnlyList<string>>();
@@ -57,28 +68,43 @@ public sealed class Distillation : IDisposable
     /// <summary>
     /// The soft-target loss of a batch: T² · mean over real tokens of KL(teacher_T ‖ student_T), where _T is the
     /// softmax at temperature T. <paramref name="studentLogits"/> is [tokens, tags] in the order of the sentences.
+    /// A sentence the teacher has no scores for (read as cased, a re-cased text the splitter cut differently) is
+    /// left to the gold tags: the teacher reading it re-cased would teach its blindness.
     /// </summary>
     public Tensor Loss(Tensor studentLogits, IReadOnlyList<ConllSentence> sentences)
     {
         using var scope = NewDisposeScope();
-        var tags = studentLogits.shape[1];
-        var flat = new float[studentLogits.shape[0] * tags];
+        var tags = (int)studentLogits.shape[1];
+        var flat = new List<float>((int)studentLogits.shape[0] * tags);
+        var rows = new List<long>((int)studentLogits.shape[0]);
         var offset = 0;
         foreach (var sentence in sentences)
         {
-            var scores = logProbabilities[Key(sentence.Tokens)];
-            scores.CopyTo(flat, offset);
-            offset += scores.Length;
+            if (logProbabilities.TryGetValue(Key(sentence.Tokens), out var scores))
+            {
+                flat.AddRange(scores);
+                for (var t = 0; t < sentence.Tokens.Count; t++)
+                    rows.Add(offset + t);
+            }
+            else if (!readsOriginalCasing)
+            {
+                throw new InvalidOperationException("The teacher has not scored a sentence of this batch: call Prepare first.");
+            }
+            offset += sentence.Tokens.Count;
         }
+        if (rows.Count == 0)
+            return zeros([], studentLogits.dtype).MoveToOuterDisposeScope();
+        var student = rows.Count == offset ? studentLogits : studentLogits.index_select(0, tensor(rows.ToArray()));
         // Log-probabilities differ from logits by a constant per token, so dividing them by T and normalising
         // again gives the teacher's softmax at temperature T.
-        var teacherLog = tensor(flat, [flat.Length / tags, tags]).div(temperature).log_softmax(1);
-        var studentLog = studentLogits.div(temperature).log_softmax(1);
+        var teacherLog = tensor(flat.ToArray(), [rows.Count, tags]).div(temperature).log_softmax(1);
+        var studentLog = student.div(temperature).log_softmax(1);
         var divergence = teacherLog.exp().mul(teacherLog.sub(studentLog)).sum(1).mean();
         return divergence.mul(temperature * temperature).MoveToOuterDisposeScope();
     }
 
     public void Dispose() => teacher.Dispose();
 
-    private static string Key(IReadOnlyList<string> tokens) => string.Join('\u001F', tokens);
+    private string Key(IReadOnlyList<string> tokens) =>
+        readsOriginalCasing ? string.Join('\u001F', tokens).ToLowerInvariant() : string.Join('\u001F', tokens);
 }

@@ -63,7 +63,7 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             .ToList();
 
         using var distillation = options.TeacherPath is null ? null
-            : new Distillation(options.TeacherPath, options.DistillationWeight, options.DistillationTemperature);
+            : new Distillation(options.TeacherPath, options.DistillationWeight, options.DistillationTemperature, options.TeacherReadsOriginalCasing);
         var state = options.Resume && File.Exists(StatePath) && File.Exists(CheckpointPath)
             ? JsonSerializer.Deserialize<CheckpointState>(File.ReadAllText(StatePath), JsonLines)
             : null;
@@ -179,7 +179,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         if (run.Distillation is not null)
         {
             var teacherClock = Stopwatch.StartNew();
-            run.Distillation.Prepare(epochTrain);
+            // Reading the original casing, the teacher needs the sentences as cased, which come first in the mix.
+            run.Distillation.Prepare(run.Distillation.ReadsOriginalCasing ? run.Train.Take(run.Augmentable).ToArray() : epochTrain);
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}: teacher scores ready in {teacherClock.Elapsed.TotalSeconds:F0} s"));
         }
         torch.random.manual_seed(options.Seed * 1000 + epoch);

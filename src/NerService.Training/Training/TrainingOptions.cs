@@ -92,6 +92,13 @@ public sealed record TrainingOptions
     /// </summary>
     public double DistillationTemperature { get; init; } = 1.0;
 
+    /// <summary>
+    /// The teacher reads each training sentence in its original casing, and its scores are the soft targets of every
+    /// re-casing of it: a cased-only teacher then teaches the student to find in lowercased text what it finds with
+    /// the capitals, and holds the student's cased accuracy (with <see cref="CasingAugmentation"/>).
+    /// </summary>
+    public bool TeacherReadsOriginalCasing { get; init; }
+
     public int Epochs { get; init; } = 40;
 
     /// <summary>Stop after this many epochs without a better validation F1.</summary>
@@ -160,6 +167,7 @@ public sealed record TrainingOptions
         ["teacher"] = TeacherPath is null ? "none" : Path.GetFileName(TeacherPath),
         ["distillationWeight"] = DistillationWeight.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["distillationTemperature"] = DistillationTemperature.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["teacherReadsOriginalCasing"] = TeacherReadsOriginalCasing.ToString(),
         ["seed"] = Seed.ToString(),
         ["optimizer"] = "Adam",
         ["validationDecoding"] = ValidationDecoding.ToString(),
