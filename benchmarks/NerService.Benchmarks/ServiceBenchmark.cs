@@ -100,7 +100,9 @@ internal static class ServiceBenchmark
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{label}: {result.RequestsPerSecond,8:N0} req/s {result.TokensPerSecond,9:N0} tokens/s  p50 {result.Percentile(50),7:F1} ms  p99 {result.Percentile(99),7:F1} ms  "
-            + $"{batches.SentencesPerBatch,5:F1} sentences/batch, inference threads busy {batches.BusyInferenceThreads:F2}{Problems(result)}"));
+            + $"{batches.SentencesPerBatch,5:F1} sentences/batch, inference threads busy {batches.BusyInferenceThreads:F2}; CPU per sentence: "
+            + $"inference threads {batches.InferenceCpuMicrosecondsPerSentence:F0} µs, rest of the service {batches.HttpCpuMicrosecondsPerSentence:F0} µs, "
+            + $"load generator {batches.ClientCpuMicrosecondsPerSentence:F0} µs{Problems(result)}"));
     }
 
     private static string Problems(LoadResult result) =>
@@ -134,6 +136,12 @@ internal static class ServiceBenchmark
         text.AppendLine(invariant, $"- raw model in process, batch {typicalBatch} (the service's mean batch), {settings.Workers} workers: {raw[typicalBatch]:N0} tokens/s; service/raw = **{ofRaw:F2}** (goal ≥ 0.5: {Verdict(ofRaw >= 0.5)})");
         if (typicalBatch != 64)
             text.AppendLine(invariant, $"- raw model in process, batch 64, {settings.Workers} workers: {raw[64]:N0} tokens/s; service/raw = {ofRaw64:F2}");
+        if (batches.InferenceCpu > TimeSpan.Zero)
+        {
+            text.AppendLine(invariant,
+                $"- CPU per sentence at {CompareClients} clients: inference threads {batches.InferenceCpuMicrosecondsPerSentence:F0} µs, the rest of the service (HTTP, JSON, tokenizing, queueing, metrics) {batches.HttpCpuMicrosecondsPerSentence:F0} µs, "
+                + $"the load generator on the same cores {batches.ClientCpuMicrosecondsPerSentence:F0} µs: the model got {batches.InferenceShareOfCpu:P0} of the CPU used");
+        }
         var problems = dynamic.Values.Concat(waiting.Values).Select(d => d.Load).Append(single).Sum(r => r.Rejected + r.Failed);
         if (problems > 0)
             text.AppendLine(invariant, $"- {problems} requests were rejected or failed during the measurements (not counted in the throughput)");
@@ -144,8 +152,24 @@ internal static class ServiceBenchmark
 }
 
 /// <summary>Batch figures from the service's Prometheus histograms, as the difference of two scrapes.</summary>
-internal sealed record BatchFigures(double Batches, double Sentences, double Tokens, double InferenceSeconds, TimeSpan Window)
+internal sealed record BatchFigures(
+    double Batches, double Sentences, double Tokens, double InferenceSeconds, TimeSpan Window,
+    TimeSpan ServiceCpu, TimeSpan InferenceCpu, TimeSpan ClientCpu)
 {
+    /// <summary>CPU of the service's inference threads per sentence: forward passes, decoding, and their waits.</summary>
+    public double InferenceCpuMicrosecondsPerSentence => PerSentence(InferenceCpu);
+
+    /// <summary>CPU of the rest of the service per sentence: HTTP, JSON, tokenizing, queueing, metrics.</summary>
+    public double HttpCpuMicrosecondsPerSentence => PerSentence(ServiceCpu - InferenceCpu);
+
+    /// <summary>CPU the load generator (this process) spent per sentence, on the same cores as the service.</summary>
+    public double ClientCpuMicrosecondsPerSentence => PerSentence(ClientCpu);
+
+    /// <summary>The inference threads' share of the CPU that service and load generator used together.</summary>
+    public double InferenceShareOfCpu => InferenceCpu / (ServiceCpu + ClientCpu);
+
+    private double PerSentence(TimeSpan cpu) => Sentences == 0 ? 0 : cpu.TotalMicroseconds / Sentences;
+
     public double SentencesPerBatch => Batches == 0 ? 0 : Sentences / Batches;
 
     public double TokensPerBatch => Batches == 0 ? 0 : Tokens / Batches;
@@ -158,6 +182,7 @@ internal sealed record BatchFigures(double Batches, double Sentences, double Tok
         double Delta(string name) => after.Values.GetValueOrDefault(name) - before.Values.GetValueOrDefault(name);
         return new BatchFigures(
             Delta("ner_batch_sentences_count"), Delta("ner_batch_sentences_sum"), Delta("ner_batch_tokens_sum"),
-            Delta("ner_inference_seconds_sum"), Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp));
+            Delta("ner_inference_seconds_sum"), Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp),
+            after.ServiceCpu - before.ServiceCpu, after.InferenceCpu - before.InferenceCpu, after.ClientCpu - before.ClientCpu);
     }
 }

@@ -86,6 +86,10 @@ internal sealed class ServiceProcess : IAsyncDisposable
     {
         var text = await client.GetStringAsync(new Uri(MetricsAddress, "/metrics"));
         var timestamp = Stopwatch.GetTimestamp();
+        process.Refresh();
+        var serviceCpu = process.TotalProcessorTime;
+        var inferenceCpu = InferenceThreadsCpu();
+        var clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
@@ -98,8 +102,41 @@ internal sealed class ServiceProcess : IAsyncDisposable
             if (parts.Length >= 1 && double.TryParse(parts[^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 values[name] = values.GetValueOrDefault(name) + value;
         }
-        return new TimedMetrics(values, timestamp);
+        return new TimedMetrics(values, timestamp, serviceCpu, inferenceCpu, clientCpu);
     }
+
+    /// <summary>
+    /// CPU time of the service's inference threads (named <c>ner-inference-N</c>), from Linux's per-thread
+    /// accounting: the forward passes' own CPU, unlike their wall time, which counts the time a pass was preempted.
+    /// Zero where /proc is not there.
+    /// </summary>
+    private TimeSpan InferenceThreadsCpu()
+    {
+        var threads = $"/proc/{process.Id}/task";
+        if (!Directory.Exists(threads))
+            return TimeSpan.Zero;
+        long ticks = 0;
+        foreach (var thread in Directory.EnumerateDirectories(threads))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(thread, "comm")).StartsWith("ner-inference", StringComparison.Ordinal))
+                    continue;
+                // Fields after the parenthesised name: state is the 1st, utime the 12th, stime the 13th.
+                var stat = File.ReadAllText(Path.Combine(thread, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // The thread ended between listing and reading.
+            }
+        }
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
+    /// <summary>USER_HZ: /proc counts CPU time in these ticks, 100 a second on every Linux this runs on.</summary>
+    private const int ClockTicksPerSecond = 100;
 
     public async ValueTask DisposeAsync()
     {
@@ -193,4 +230,9 @@ internal sealed class ServiceProcess : IAsyncDisposable
 }
 
 /// <summary>A scrape of the service's metrics and its <see cref="Stopwatch"/> timestamp.</summary>
-internal sealed record TimedMetrics(IReadOnlyDictionary<string, double> Values, long Timestamp);
+/// <summary>
+/// The service's metrics at one moment, with the CPU time the service's process and this one (the load generator)
+/// had used by then (the service's inference threads apart): on a shared machine they compete for the same cores.
+/// </summary>
+internal sealed record TimedMetrics(
+    IReadOnlyDictionary<string, double> Values, long Timestamp, TimeSpan ServiceCpu, TimeSpan InferenceCpu, TimeSpan ClientCpu);

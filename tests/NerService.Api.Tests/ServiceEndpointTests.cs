@@ -179,4 +179,18 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
 
         await AssertProblemAsync(await client.GetAsync("/no-such-thing"), HttpStatusCode.NotFound);
     }
+
+    [Theory]
+    [InlineData("/documents/not-a-number")]
+    [InlineData("/documents/99999999999999999999")]
+    public async Task ADocumentIdThatIsNotAWholeNumberMatchesNoRouteAndAnswersAProblem(string path)
+    {
+        // {id:long}: such a path names no document at all, so routing answers before any handler or database.
+        await using var factory = new NerServiceFactory(fixture);
+        using var client = factory.CreateClient();
+
+        await AssertProblemAsync(await client.GetAsync(path), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await client.DeleteAsync(path), HttpStatusCode.NotFound);
+        await AssertProblemAsync(await client.PutAsJsonAsync(path + "/entities", new { entities = Array.Empty<object>() }), HttpStatusCode.NotFound);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -46,16 +45,16 @@ internal static class DocumentsApi
             .WithDescription("Every tenant's documents; tenant=NAME exports one tenant's. Documents are read 100 at a time, each batch under the database command timeout.")
             .Produces<string>(StatusCodes.Status200OK, "text/plain")
             .ProducesProblem(StatusCodes.Status400BadRequest);
-        group.MapGet("/{id}", Get)
+        group.MapGet("/{id:long}", Get)
             .WithName("GetDocument")
             .WithSummary("Gets a stored document with its entities.")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapDelete("/{id}", Delete)
+        group.MapDelete("/{id:long}", Delete)
             .RequireRole(ApiRole.Admin)
             .WithName("DeleteDocument")
             .WithSummary("Deletes a stored document and its entities.")
             .ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPut("/{id}/entities", ReplaceEntities)
+        group.MapPut("/{id:long}/entities", ReplaceEntities)
             .WithName("CorrectDocumentEntities")
             .WithSummary("Replaces a document's entities with corrected ones and marks it reviewed.")
             // The body is read in the handler rather than declared with Accepts<T>: routing would answer a wrong
@@ -67,18 +66,16 @@ internal static class DocumentsApi
         return group;
     }
 
-    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> Get(string id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> Get(long id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!TryParseId(id, out var documentId))
-            return NotFound(id);
         // Another tenant's document is "not found" too: its existence is none of this caller's business.
-        var document = await store.GetAsync(documentId, http.GetApiClient().Scope, cancellationToken);
+        var document = await store.GetAsync(id, http.GetApiClient().Scope, cancellationToken);
         return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(long id, DocumentStore store, HttpContext http, CancellationToken cancellationToken)
     {
-        if (!TryParseId(id, out var documentId) || !await store.DeleteAsync(documentId, http.GetApiClient().Scope, cancellationToken))
+        if (!await store.DeleteAsync(id, http.GetApiClient().Scope, cancellationToken))
             return NotFound(id);
         return TypedResults.NoContent();
     }
@@ -126,10 +123,8 @@ internal static class DocumentsApi
     }
 
     private static async Task<Results<Ok<DocumentResponse>, ProblemHttpResult>> ReplaceEntities(
-        string id, HttpRequest request, DocumentStore store, KnownEntityLabels labels, CancellationToken cancellationToken)
+        long id, HttpRequest request, DocumentStore store, KnownEntityLabels labels, CancellationToken cancellationToken)
     {
-        if (!TryParseId(id, out var documentId))
-            return NotFound(id);
         if (!request.HasJsonContentType())
         {
             return TypedResults.Problem(title: "Unsupported media type", detail: "Send the corrected entities as application/json.",
@@ -157,7 +152,7 @@ internal static class DocumentsApi
 
         try
         {
-            var document = await store.ReplaceEntitiesAsync(documentId, request.HttpContext.GetApiClient().Scope, entities, labels.Labels, cancellationToken);
+            var document = await store.ReplaceEntitiesAsync(id, request.HttpContext.GetApiClient().Scope, entities, labels.Labels, cancellationToken);
             return document is null ? NotFound(id) : TypedResults.Ok(document.AsResponse());
         }
         catch (InvalidDocumentException ex)
@@ -186,10 +181,7 @@ internal static class DocumentsApi
         }, ConllExport.ContentType);
     }
 
-    private static bool TryParseId(string id, out long documentId) =>
-        long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out documentId) && documentId > 0;
-
-    private static ProblemHttpResult NotFound(string id) =>
+    private static ProblemHttpResult NotFound(long id) =>
         TypedResults.Problem(title: "Document not found", detail: $"There is no document with id '{id}'.", statusCode: StatusCodes.Status404NotFound);
 
     private static DocumentResponse AsResponse(this StoredDocument document) => new(
