@@ -20,10 +20,9 @@ public sealed class BatchingTagger : IAsyncDisposable
     private readonly BatchingOptions options;
     private readonly Channel<PendingText> queue;
     // Released once per queued text, so the worker can sleep until work arrives or its batch deadline passes.
-    // A kernel-backed semaphore, not SemaphoreSlim: SemaphoreSlim spins before it sleeps, and an idle inference
-    // thread spinning takes the core from the request threads that would bring it work (the service's CPU
-    // profile showed a fifth of the process's time there under light load, 2 cores). Left to its finalizer: a
-    // caller racing shutdown may still release it after the last worker has gone.
+    // Kernel-backed, not SemaphoreSlim, which spins before it sleeps and so takes the core from the request
+    // threads that would bring work (docs/benchmarks.md, the service's CPU). Left to its finalizer: a caller
+    // racing shutdown may still release it after the last worker has gone.
     private readonly Semaphore arrivals = new(0, int.MaxValue);
     private readonly Thread[] workers;
     private readonly TaskCompletionSource stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
