@@ -24,6 +24,8 @@ $bench fidelity --data "$data" | tee "$out/fidelity.txt"
 # POST /ner under load, dynamic batching against batch size 1; then the fast model asked for by name.
 $bench service --data "$data" --output "$out/service.md" | tee "$out/service.txt"
 $bench service --data "$data" --bundle models/ner-fast.bundle --model fast --output "$out/service-fast.md" | tee "$out/service-fast.txt"
+# The same with whole documents per request, as a user tagging an archive sends them.
+$bench service --data "$data" --bundle models/ner-fast.bundle --model fast --documents --output "$out/service-fast-documents.md" | tee "$out/service-fast-documents.txt"
 # What storing costs.
 scripts/postgres.sh start >/dev/null
 $bench storage --data "$data" --postgres "$(scripts/postgres.sh url)" --output "$out/storage.md" | tee "$out/storage.txt"

@@ -7,7 +7,7 @@ namespace NerService.Benchmarks;
 /// <summary>What the service benchmarks run against and for how long.</summary>
 internal sealed record BenchmarkSettings(
     string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads,
-    int? InferenceThreads, string? ModelName = null)
+    int? InferenceThreads, string? ModelName = null, bool WholeDocuments = false)
 {
     /// <summary>The service's inference threads: as set, or its default (one per core on a CPU).</summary>
     public int Workers => InferenceThreads ?? NerService.Model.Inference.BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU);
@@ -75,6 +75,11 @@ internal sealed class BenchmarkOptions
         Description = "Serve --bundle under this name beside the service's default model and ask for it in every request (\"model\": NAME).",
     };
 
+    private readonly Option<bool> documents = new("--documents")
+    {
+        Description = "Post each CoNLL document whole, its sentences run together as a paragraph, instead of one sentence per request.",
+    };
+
     private readonly Option<string> output = new("--output") { Description = "Also write the result table (Markdown) to this file." };
     private readonly Option<string> postgres = new("--postgres")
     {
@@ -82,8 +87,10 @@ internal sealed class BenchmarkOptions
             + "scripts/postgres.sh start starts a local one and scripts/postgres.sh url prints its string.",
     };
 
-    public void AddTo(Command command, bool withPostgres = false)
+    public void AddTo(Command command, bool withPostgres = false, bool withDocuments = false)
     {
+        if (withDocuments)
+            command.Options.Add(documents);
         command.Options.Add(api);
         command.Options.Add(bundle);
         command.Options.Add(data);
@@ -120,7 +127,7 @@ internal sealed class BenchmarkOptions
         settings = new BenchmarkSettings(
             apiDll, bundlePath, dataPath, string.IsNullOrWhiteSpace(connectionString) ? null : connectionString,
             TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(output),
-            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads), parse.GetValue(model));
+            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads), parse.GetValue(model), parse.GetValue(documents));
         return true;
     }
 

@@ -14,15 +14,22 @@ internal sealed record SentenceRequest(string Text, byte[] Body, int Tokens)
     /// tokenizer the service uses, so tokens/s here and the model's tokens/s count the same tokens.
     /// </summary>
     public static SentenceRequest[] ReadConll(string path, bool store, string? model = null) =>
-        ConllReader.ReadFile(path, TaggingScheme.Iob2)
-            .Select(sentence => string.Join(' ', sentence.Tokens))
-            .Select(text => new SentenceRequest(
-                text,
-                model is null
-                    ? JsonSerializer.SerializeToUtf8Bytes(new { text, store }, JsonSerializerOptions.Web)
-                    : JsonSerializer.SerializeToUtf8Bytes(new { text, store, model }, JsonSerializerOptions.Web),
-                NerTokenizer.Default.Tokenize(text).Count))
-            .ToArray();
+        [.. ConllReader.ReadFile(path, TaggingScheme.Iob2).Select(sentence => Create(string.Join(' ', sentence.Tokens), store, model))];
+
+    /// <summary>
+    /// Each CoNLL document whole, its sentences run together as one paragraph (tokens joined by spaces), as a user
+    /// tagging an archive would send it: the service's splitter finds the sentences again.
+    /// </summary>
+    public static SentenceRequest[] ReadConllDocuments(string path, bool store, string? model = null) =>
+        [.. ConllReader.ReadDocuments(path, TaggingScheme.Iob2)
+            .Select(document => Create(string.Join(' ', document.SelectMany(sentence => sentence.Tokens)), store, model))];
+
+    private static SentenceRequest Create(string text, bool store, string? model) => new(
+        text,
+        model is null
+            ? JsonSerializer.SerializeToUtf8Bytes(new { text, store }, JsonSerializerOptions.Web)
+            : JsonSerializer.SerializeToUtf8Bytes(new { text, store, model }, JsonSerializerOptions.Web),
+        NerTokenizer.Default.Tokenize(text).Count);
 }
 
 /// <summary>What the clients saw during the measured window (the warm-up is not counted).</summary>

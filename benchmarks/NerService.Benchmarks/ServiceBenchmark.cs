@@ -24,7 +24,7 @@ internal static class ServiceBenchmark
     {
         var options = new BenchmarkOptions();
         var command = new Command("service", "POST /ner throughput and latency: dynamic batching vs batch size 1, 1/16/64 clients, against the raw model.");
-        options.AddTo(command);
+        options.AddTo(command, withDocuments: true);
         command.SetAction((parse, _) => options.TryRead(parse, out var settings) ? Run(settings) : Task.FromResult(2));
         return command;
     }
@@ -32,8 +32,12 @@ internal static class ServiceBenchmark
     private static async Task<int> Run(BenchmarkSettings settings)
     {
         TorchRuntime.SetThreads(settings.ThreadsPerPass);
-        var sentences = SentenceRequest.ReadConll(settings.DataPath, store: false, settings.ModelName);
-        Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} sentences from {settings.DataPath}; "
+        // The raw model always tags single sentences, in batches of the size the service formed (in sentences).
+        var rawTexts = SentenceRequest.ReadConll(settings.DataPath, store: false).Select(s => s.Text).ToArray();
+        var sentences = settings.WholeDocuments
+            ? SentenceRequest.ReadConllDocuments(settings.DataPath, store: false, settings.ModelName)
+            : SentenceRequest.ReadConll(settings.DataPath, store: false, settings.ModelName);
+        Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} {Workload(settings)} from {settings.DataPath}; "
             + $"{Environment.ProcessorCount} cores; {settings.Describe()}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics
 
@@ -65,7 +69,7 @@ internal static class ServiceBenchmark
         var batches = dynamic[CompareClients].Batches;
         var typicalBatch = Math.Max(1, (int)Math.Round(batches.SentencesPerBatch));
         using var model = NerModel.Load(settings.BundlePath);
-        var texts = sentences.Select(s => s.Text).ToArray();
+        var texts = rawTexts;
         var raw = new SortedDictionary<int, double>();
         foreach (var batchSize in new[] { typicalBatch, 64 }.Distinct())
         {
@@ -118,7 +122,7 @@ internal static class ServiceBenchmark
         var ofRaw64 = busy.TokensPerSecond / raw[64];
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
-        text.AppendLine(invariant, $"### POST /ner, single CoNLL sentences ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {settings.Describe()}, {settings.Duration.TotalSeconds:F0} s per measurement)");
+        text.AppendLine(invariant, $"### POST /ner, {Workload(settings)} ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {settings.Describe()}, {settings.Duration.TotalSeconds:F0} s per measurement)");
         text.AppendLine();
         text.AppendLine("| batching | clients | requests/s | tokens/s | p50 ms | p99 ms | sentences/batch |");
         text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -147,6 +151,9 @@ internal static class ServiceBenchmark
             text.AppendLine(invariant, $"- {problems} requests were rejected or failed during the measurements (not counted in the throughput)");
         return text.ToString();
     }
+
+    private static string Workload(BenchmarkSettings settings) =>
+        settings.WholeDocuments ? "whole CoNLL documents (sentences run together)" : "single CoNLL sentences";
 
     internal static string Verdict(bool met) => met ? "met" : "NOT met";
 }
