@@ -11,7 +11,7 @@ using NerService.Training.Training;
 
 namespace NerService.Training.Commands;
 
-/// <summary>The command line: train, evaluate, calibrate, predict, embeddings.</summary>
+/// <summary>The command line: train, evaluate, calibrate, interpolate, predict, embeddings.</summary>
 public static class TrainingCommands
 {
     public static RootCommand Build()
@@ -20,6 +20,7 @@ public static class TrainingCommands
         root.Subcommands.Add(Train());
         root.Subcommands.Add(Evaluate());
         root.Subcommands.Add(Calibrate());
+        root.Subcommands.Add(Interpolate());
         root.Subcommands.Add(Predict());
         root.Subcommands.Add(ConvertEmbeddings());
         return root;
@@ -258,6 +259,31 @@ public static class TrainingCommands
                 .ToList();
             Console.WriteLine(CalibrationReport.Rows(sweep));
             Console.WriteLine($"written to {outputPath}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Interpolate()
+    {
+        var from = new Option<FileInfo>("--from") { Description = "The bundle at weight 0: the model the other was fine-tuned from.", Required = true }.AcceptExistingOnly();
+        var to = new Option<FileInfo>("--to") { Description = "The bundle at weight 1: the fine-tuned model.", Required = true }.AcceptExistingOnly();
+        var weight = new Option<double>("--weight") { Description = "Share of --to: the weights are (1 - w) * from + w * to.", Required = true };
+        var output = new Option<string>("--output") { Description = "The bundle to write (uncalibrated: run calibrate on it).", Required = true };
+        var modelVersion = new Option<string?>("--model-version") { Description = "The new model's version in its bundle (default: --to's)." };
+        var command = new Command("interpolate",
+            "Write a bundle whose weights lie between two bundles of one lineage (weight-space ensembling), with the second's manifest.")
+        {
+            from, to, weight, output, modelVersion,
+        };
+        command.SetAction(parse => Guard(() =>
+        {
+            using var start = ModelBundle.Load(parse.GetValue(from)!.FullName);
+            using var end = ModelBundle.Load(parse.GetValue(to)!.FullName);
+            using var mixed = WeightInterpolation.Interpolate(start, end, parse.GetValue(weight));
+            var outputPath = Path.GetFullPath(parse.GetValue(output)!);
+            mixed.Save(outputPath, mixed.Manifest with { Version = parse.GetValue(modelVersion) ?? mixed.Manifest.Version });
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{1 - parse.GetValue(weight):F2} of {start.Manifest.Name} + {parse.GetValue(weight):F2} of {end.Manifest.Name}: written to {outputPath}"));
             return 0;
         }));
         return command;
