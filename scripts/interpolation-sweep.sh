@@ -16,7 +16,7 @@ cli="dotnet $out/bin/NerService.Training.dll"
 echo "| w | original | lower | upper | title |"
 echo "|---|---:|---:|---:|---:|"
 for w in 0.5 0.6 0.7 0.75 0.8 0.82 0.85 0.9 1; do
-  $cli interpolate --from "$from" --to "$to" --weight "$w" --output "$out/w$w.bundle" >/dev/null
+  $cli interpolate --from "$from" --to "$to" --weight "$w" --valid "$data/valid.txt" --output "$out/w$w.bundle" >/dev/null
   row="| $w |"
   for casing in original lower upper title; do
     f1=$($cli evaluate --model "$out/w$w.bundle" --data "$data/valid.txt" --casing "$casing" --consistency 0.9 | awk '/^overall/ {print $6}')

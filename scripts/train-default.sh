@@ -37,7 +37,7 @@ $cli train --train "$data/train.txt" --valid "$data/valid.txt" --init-from "$out
 # Weight-space ensembling: 0.15 of the cased-only stage 3 network and 0.85 of the casing-robust stage 5 one, the
 # weight with the best cased F1 that keeps every other casing at its goal (README has the sweep).
 $cli interpolate --from "$out/stage3/ner-default.bundle" --to "$out/stage5/ner-default.bundle" --weight 0.85 \
-  --model-version 1.1.0 --output "$out/stage5/ner-default.interpolated.bundle"
+  --model-version 1.1.0 --valid "$data/valid.txt" --output "$out/stage5/ner-default.interpolated.bundle"
 $cli calibrate --model "$out/stage5/ner-default.interpolated.bundle" --data "$data/valid.txt" --output "$out/ner-default.bundle"
 $cli evaluate --model "$out/ner-default.bundle" --data "$data/valid.txt" --reliability-diagram "$out/ner-default.reliability.png"
 for casing in lower upper title; do

@@ -51,6 +51,28 @@ public sealed class WeightInterpolationTests : IDisposable
     }
 
     [Fact]
+    public void TheMixedBundleRecordsItsOwnValidationScoresAtEveryCasing()
+    {
+        using var from = ModelBundle.Load(TestBundle.Create(Path.Combine(directory, "a.bundle"), seed: 1));
+        using var to = ModelBundle.Load(TestBundle.Create(Path.Combine(directory, "b.bundle"), seed: 2));
+        var dataPath = Path.Combine(directory, "valid.conll");
+        File.WriteAllText(dataPath, TestCorpus.Conll);
+        var validation = NerService.Model.Corpus.ConllReader.ReadFile(dataPath, to.TagSet.Scheme);
+        using var mixed = WeightInterpolation.Interpolate(from, to, 0.5);
+
+        var manifest = WeightInterpolation.WithValidationMetrics(mixed, validation);
+
+        var path = Path.Combine(directory, "scored.bundle");
+        mixed.Save(path, manifest);
+        using var model = NerModel.Load(path);
+        var expected = Evaluator.Evaluate(model, validation, NerService.Model.Inference.Decoding.Constrained).Metrics;
+        Assert.Equal(expected.F1, manifest.Training.ValidationMetrics["f1"]);
+        Assert.Equal(expected.F1, manifest.Training.ValidationMetrics["original.f1"]);
+        Assert.All(["precision", "recall", "lower.f1", "upper.f1", "title.f1"], key => Assert.True(manifest.Training.ValidationMetrics.ContainsKey(key), key));
+        Assert.True(manifest.Training.CreatedAt > to.Manifest.Training.CreatedAt);
+    }
+
+    [Fact]
     public void BundlesOfDifferentShapesOrAWeightOutsideZeroToOneAreRefused()
     {
         using var from = ModelBundle.Load(TestBundle.Create(Path.Combine(directory, "a.bundle"), seed: 1));

@@ -271,10 +271,11 @@ public static class TrainingCommands
         var weight = new Option<double>("--weight") { Description = "Share of --to: the weights are (1 - w) * from + w * to.", Required = true };
         var output = new Option<string>("--output") { Description = "The bundle to write (uncalibrated: run calibrate on it).", Required = true };
         var modelVersion = new Option<string?>("--model-version") { Description = "The new model's version in its bundle (default: --to's)." };
+        var validation = new Option<FileInfo>("--valid") { Description = "Validation data (CoNLL): the mixed model's scores in its bundle, at every casing.", Required = true }.AcceptExistingOnly();
         var command = new Command("interpolate",
             "Write a bundle whose weights lie between two bundles of one lineage (weight-space ensembling), with the second's manifest.")
         {
-            from, to, weight, output, modelVersion,
+            from, to, weight, output, modelVersion, validation,
         };
         command.SetAction(parse => Guard(() =>
         {
@@ -282,7 +283,9 @@ public static class TrainingCommands
             using var end = ModelBundle.Load(parse.GetValue(to)!.FullName);
             using var mixed = WeightInterpolation.Interpolate(start, end, parse.GetValue(weight));
             var outputPath = Path.GetFullPath(parse.GetValue(output)!);
-            mixed.Save(outputPath, mixed.Manifest with { Version = parse.GetValue(modelVersion) ?? mixed.Manifest.Version });
+            var gold = ConllReader.ReadFile(parse.GetValue(validation)!.FullName, mixed.TagSet.Scheme);
+            var manifest = WeightInterpolation.WithValidationMetrics(mixed, gold);
+            mixed.Save(outputPath, manifest with { Version = parse.GetValue(modelVersion) ?? manifest.Version });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{1 - parse.GetValue(weight):F2} of {start.Manifest.Name} + {parse.GetValue(weight):F2} of {end.Manifest.Name}: written to {outputPath}"));
             return 0;
         }));
