@@ -32,11 +32,13 @@ internal static class ServiceBenchmark
     private static async Task<int> Run(BenchmarkSettings settings)
     {
         TorchRuntime.SetThreads(settings.ThreadsPerPass);
-        // The raw model always tags single sentences, in batches of the size the service formed (in sentences).
-        var rawTexts = SentenceRequest.ReadConll(settings.DataPath, store: false).Select(s => s.Text).ToArray();
         var sentences = settings.WholeDocuments
             ? SentenceRequest.ReadConllDocuments(settings.DataPath, store: false, settings.ModelName)
             : SentenceRequest.ReadConll(settings.DataPath, store: false, settings.ModelName);
+        // The raw model always tags single sentences, in batches of the size the service formed (in sentences).
+        var rawTexts = settings.WholeDocuments
+            ? SentenceRequest.ReadConll(settings.DataPath, store: false).Select(s => s.Text).ToArray()
+            : sentences.Select(s => s.Text).ToArray();
         Console.WriteLine($"service {settings.ApiDll}; bundle {settings.BundlePath}; {sentences.Length} {Workload(settings)} from {settings.DataPath}; "
             + $"{Environment.ProcessorCount} cores; {settings.Describe()}; warm-up {settings.WarmUp.TotalSeconds:F0} s, {settings.Duration.TotalSeconds:F0} s per measurement");
         using var client = LoadGenerator.CreateClient(ClientCounts.Max() + 1); // one more for reading the metrics
@@ -69,12 +71,11 @@ internal static class ServiceBenchmark
         var batches = dynamic[CompareClients].Batches;
         var typicalBatch = Math.Max(1, (int)Math.Round(batches.SentencesPerBatch));
         using var model = NerModel.Load(settings.BundlePath);
-        var texts = rawTexts;
         var raw = new SortedDictionary<int, double>();
         foreach (var batchSize in new[] { typicalBatch, 64 }.Distinct())
         {
-            ModelBenchmark.MeasureParallel(model, texts, batchSize, TimeSpan.FromSeconds(1), settings.Workers); // warm-up
-            var (tokens, elapsed, _, _) = ModelBenchmark.MeasureParallel(model, texts, batchSize, settings.Duration, settings.Workers);
+            ModelBenchmark.MeasureParallel(model, rawTexts, batchSize, TimeSpan.FromSeconds(1), settings.Workers); // warm-up
+            var (tokens, elapsed, _, _) = ModelBenchmark.MeasureParallel(model, rawTexts, batchSize, settings.Duration, settings.Workers);
             raw[batchSize] = tokens / elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw model, batch {batchSize,3}, {settings.Workers} workers: {raw[batchSize],10:N0} tokens/s (in process)"));
         }

@@ -22,7 +22,6 @@ public sealed class Distillation : IDisposable
     private readonly NerModel teacher;
     private readonly Dictionary<string, float[]> logProbabilities = new(StringComparer.Ordinal);
     private readonly double temperature;
-    private readonly bool readsOriginalCasing;
 
     public Distillation(string teacherPath, double weight, double temperature, bool readsOriginalCasing = false)
     {
@@ -34,7 +33,7 @@ public sealed class Distillation : IDisposable
         teacher = new NerModel(Bundle, CPU);
         Weight = weight;
         this.temperature = temperature;
-        this.readsOriginalCasing = readsOriginalCasing;
+        ReadsOriginalCasing = readsOriginalCasing;
     }
 
     /// <summary>The teacher's bundle: a fresh student takes its vocabularies, tags and word vectors.</summary>
@@ -42,7 +41,8 @@ public sealed class Distillation : IDisposable
 
     public double Weight { get; }
 
-    public bool ReadsOriginalCasing => readsOriginalCasing;
+    /// <summary>Whether the teacher's scores are keyed by the sentence whatever its casing (see the class).</summary>
+    public bool ReadsOriginalCasing { get; }
 
     /// <summary>
     /// Scores every sentence the teacher has not seen yet, in batches (the first epoch and new casings). When it reads
@@ -86,7 +86,7 @@ public sealed class Distillation : IDisposable
                 for (var t = 0; t < sentence.Tokens.Count; t++)
                     rows.Add(offset + t);
             }
-            else if (!readsOriginalCasing)
+            else if (!ReadsOriginalCasing)
             {
                 throw new InvalidOperationException("The teacher has not scored a sentence of this batch: call Prepare first.");
             }
@@ -106,5 +106,5 @@ public sealed class Distillation : IDisposable
     public void Dispose() => teacher.Dispose();
 
     private string Key(IReadOnlyList<string> tokens) =>
-        readsOriginalCasing ? string.Join('\u001F', tokens).ToLowerInvariant() : string.Join('\u001F', tokens);
+        ReadsOriginalCasing ? string.Join('\u001F', tokens).ToLowerInvariant() : string.Join('\u001F', tokens);
 }

@@ -325,7 +325,8 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
     }
 
     /// <summary>A second network with the same weights, to hold their running mean.</summary>
-    private static ModelBundle Copy(ModelBundle bundle)
+    /// <summary>The bundle with a copy of its network's weights (the vocabularies are shared: nothing changes them).</summary>
+    internal static ModelBundle Copy(ModelBundle bundle)
     {
         var copy = new TaggerNetwork(bundle.Network.Config);
         using (no_grad())
@@ -472,7 +473,11 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
         return batches;
     }
 
-    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, IReadOnlyDictionary<string, double>? byCasing, List<EpochRecord> history, double seconds, int bestEpoch, string? sourceCommit)
+    /// <summary>
+    /// A bundle's validation scores as its manifest records them: precision, recall, f1, TYPE.f1, and CASING.f1 for
+    /// each casing scored.
+    /// </summary>
+    internal static Dictionary<string, double> ValidationScores(EntityMetrics metrics, IReadOnlyDictionary<string, double>? byCasing)
     {
         var scores = new Dictionary<string, double>
         {
@@ -484,6 +489,12 @@ public sealed class Trainer(TrainingOptions options, TextWriter output, TextWrit
             scores[$"{type}.f1"] = typeScores.F1;
         foreach (var (casing, f1) in byCasing ?? new Dictionary<string, double>())
             scores[$"{casing}.f1"] = f1;
+        return scores;
+    }
+
+    private ModelBundle WithMetadata(ModelBundle bundle, EntityMetrics metrics, IReadOnlyDictionary<string, double>? byCasing, List<EpochRecord> history, double seconds, int bestEpoch, string? sourceCommit)
+    {
+        var scores = ValidationScores(metrics, byCasing);
         var manifest = bundle.Manifest with
         {
             Name = options.Name ?? bundle.Manifest.Name,

@@ -1,6 +1,5 @@
 using NerService.Model.Bundles;
 using NerService.Model.Corpus;
-using NerService.Model.Decoding;
 using NerService.Model.Inference;
 using NerService.Model.Network;
 using static TorchSharp.torch;
@@ -56,35 +55,19 @@ public static class WeightInterpolation
     public static BundleManifest WithValidationMetrics(ModelBundle mixed, IReadOnlyList<ConllSentence> validation)
     {
         // The model takes the bundle over; a copy of the weights keeps the caller's bundle usable.
-        using var model = new NerModel(new ModelBundle(mixed.Manifest, mixed.Words, mixed.Characters, CopyOf(mixed.Network)), CPU);
+        using var model = new NerModel(Trainer.Copy(mixed), CPU);
         var metrics = Evaluator.Evaluate(model, validation, Decoding.Constrained).Metrics;
-        var scores = new Dictionary<string, double>
-        {
-            ["precision"] = metrics.Precision,
-            ["recall"] = metrics.Recall,
-            ["f1"] = metrics.F1,
-        };
-        foreach (var (type, typeScores) in metrics.ByType)
-            scores[$"{type}.f1"] = typeScores.F1;
-        foreach (var casing in Recasing.All)
-        {
-            scores[$"{casing.ToString().ToLowerInvariant()}.f1"] = casing == TextCasing.Original ? metrics.F1
-                : Evaluator.Evaluate(model, Recasing.Apply(validation, casing), Decoding.Constrained).Metrics.F1;
-        }
+        var byCasing = Recasing.All.ToDictionary(
+            casing => casing.ToString().ToLowerInvariant(),
+            casing => casing == TextCasing.Original ? metrics.F1
+                : Evaluator.Evaluate(model, Recasing.Apply(validation, casing), Decoding.Constrained).Metrics.F1);
         return mixed.Manifest with
         {
-            Training = mixed.Manifest.Training with { ValidationMetrics = scores, CreatedAt = DateTimeOffset.UtcNow },
+            Training = mixed.Manifest.Training with
+            {
+                ValidationMetrics = Trainer.ValidationScores(metrics, byCasing),
+                CreatedAt = DateTimeOffset.UtcNow,
+            },
         };
-    }
-
-    private static TaggerNetwork CopyOf(TaggerNetwork network)
-    {
-        var copy = new TaggerNetwork(network.Config);
-        using (no_grad())
-        {
-            foreach (var (target, source) in copy.parameters().Zip(network.parameters()))
-                target.copy_(source);
-        }
-        return copy;
     }
 }
