@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark behind the figures in README.md, docs/benchmarks.md and docs/model.md, on a quiet machine,
-# and keeps each command's output under OUTPUT_DIR (default runs/benchmarks). About 15 minutes.
+# and keeps each command's output under OUTPUT_DIR (default runs/benchmarks). About 18 minutes.
 #   scripts/benchmarks.sh [OUTPUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,9 +23,14 @@ $bench profile --data "$data" "${models[@]}" --libtorch-lstm | tee "$out/profile
 $bench fidelity --data "$data" | tee "$out/fidelity.txt"
 # POST /ner under load, dynamic batching against batch size 1; then the fast model asked for by name.
 $bench service --data "$data" --output "$out/service.md" | tee "$out/service.txt"
-$bench service --data "$data" --bundle models/ner-fast.bundle --model fast --output "$out/service-fast.md" | tee "$out/service-fast.txt"
+# The fast model as scripts/run.sh and the image serve it (one inference thread, batches of at most 16 sentences),
+# against one worker in process; then with the default set-up (one thread per core, batches of up to 64).
+fast=(--bundle models/ner-fast.bundle --model fast)
+served_fast=(--inference-threads 1 --max-batch-sentences 16)
+$bench service --data "$data" "${fast[@]}" "${served_fast[@]}" --output "$out/service-fast.md" | tee "$out/service-fast.txt"
+$bench service --data "$data" "${fast[@]}" --output "$out/service-fast-per-core.md" | tee "$out/service-fast-per-core.txt"
 # The same with whole documents per request, as a user tagging an archive sends them.
-$bench service --data "$data" --bundle models/ner-fast.bundle --model fast --documents --output "$out/service-fast-documents.md" | tee "$out/service-fast-documents.txt"
+$bench service --data "$data" "${fast[@]}" "${served_fast[@]}" --documents --output "$out/service-fast-documents.md" | tee "$out/service-fast-documents.txt"
 # What storing costs.
 scripts/postgres.sh start >/dev/null
 $bench storage --data "$data" --postgres "$(scripts/postgres.sh url)" --output "$out/storage.md" | tee "$out/storage.txt"

@@ -26,6 +26,10 @@ fi
 fast_bundle="${Ner__Models__fast__BundlePath:-$root/models/ner-fast.bundle}"
 if [ -e "$fast_bundle" ]; then
   export Ner__Models__fast__BundlePath="$fast_bundle"
+  # Its passes cost little beside the request path: one inference thread on batches of up to 16 sentences tags one
+  # batch while the request threads answer the last (docs/benchmarks.md, the fast model's service figures).
+  export Ner__Models__fast__InferenceThreads="${Ner__Models__fast__InferenceThreads:-1}"
+  export Ner__Models__fast__MaxBatchSentences="${Ner__Models__fast__MaxBatchSentences:-16}"
 fi
 
 scripts/prerequisites.sh

@@ -7,7 +7,7 @@ namespace NerService.Benchmarks;
 /// <summary>What the service benchmarks run against and for how long.</summary>
 internal sealed record BenchmarkSettings(
     string ApiDll, string BundlePath, string DataPath, string? Postgres, TimeSpan WarmUp, TimeSpan Duration, string? OutputPath, int? TorchThreads,
-    int? InferenceThreads, string? ModelName = null, bool WholeDocuments = false)
+    int? InferenceThreads, string? ModelName = null, bool WholeDocuments = false, int? MaxBatchSentences = null)
 {
     /// <summary>The service's inference threads: as set, or its default (one per core on a CPU).</summary>
     public int Workers => InferenceThreads ?? NerService.Model.Inference.BatchingTagger.DefaultInferenceThreads(TorchSharp.torch.CPU);
@@ -16,7 +16,8 @@ internal sealed record BenchmarkSettings(
     public int ThreadsPerPass => TorchThreads ?? NerService.Model.Inference.TorchRuntime.ThreadsPerPass(Workers);
 
     /// <summary>How the service runs its model, for report headings.</summary>
-    public string Describe() => $"{(ModelName is null ? "" : $"\"model\": \"{ModelName}\", ")}{Workers} inference threads, {ThreadsPerPass} libtorch threads each";
+    public string Describe() => $"{(ModelName is null ? "" : $"\"model\": \"{ModelName}\", ")}{Workers} inference threads, {ThreadsPerPass} libtorch threads each"
+        + (MaxBatchSentences is { } most ? $", batches of at most {most} sentences" : "");
 
     public TimeSpan StartTimeout { get; } = TimeSpan.FromMinutes(2);
 
@@ -34,14 +35,24 @@ internal sealed record BenchmarkSettings(
         environment["Ner__BundlePath"] = Path.GetFullPath(ModelName is null ? BundlePath : "models/ner-default.bundle");
         if (ModelName is not null)
             environment[$"Ner__Models__{ModelName}__BundlePath"] = Path.GetFullPath(BundlePath);
-        if (maxBatchSentences is { } sentences)
+        // The batch size of the service compared (1 for the unbatched one) wins over the model's own.
+        if ((maxBatchSentences ?? MaxBatchSentences) is { } sentences)
+        {
             environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
+            if (ModelName is not null)
+                environment[$"Ner__Models__{ModelName}__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
+        }
         if (maxDelayMs is { } delay)
             environment["Ner__Batching__MaxDelayMs"] = delay.ToString(CultureInfo.InvariantCulture);
         if (TorchThreads is { } threads)
             environment["Ner__TorchThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         if (InferenceThreads is { } workers)
+        {
             environment["Ner__Batching__InferenceThreads"] = workers.ToString(CultureInfo.InvariantCulture);
+            // The model under test takes them too: a named model's own setting would otherwise win over the default.
+            if (ModelName is not null)
+                environment[$"Ner__Models__{ModelName}__InferenceThreads"] = workers.ToString(CultureInfo.InvariantCulture);
+        }
         return environment;
     }
 }
@@ -68,6 +79,11 @@ internal sealed class BenchmarkOptions
     private readonly Option<int?> inferenceThreads = new("--inference-threads")
     {
         Description = "The service's inference threads (Ner:Batching:InferenceThreads), and workers of the in-process model (default: the service's, one per core).",
+    };
+
+    private readonly Option<int?> maxBatchSentences = new("--max-batch-sentences")
+    {
+        Description = "Most sentences in one of the model's forward passes in the service (Ner:Batching:MaxBatchSentences, or the --model's own; default: the service's, 64).",
     };
 
     private readonly Option<string?> model = new("--model")
@@ -99,6 +115,7 @@ internal sealed class BenchmarkOptions
         command.Options.Add(output);
         command.Options.Add(torchThreads);
         command.Options.Add(inferenceThreads);
+        command.Options.Add(maxBatchSentences);
         command.Options.Add(model);
         if (withPostgres)
             command.Options.Add(postgres);
@@ -127,7 +144,7 @@ internal sealed class BenchmarkOptions
         settings = new BenchmarkSettings(
             apiDll, bundlePath, dataPath, string.IsNullOrWhiteSpace(connectionString) ? null : connectionString,
             TimeSpan.FromSeconds(parse.GetValue(warmUp)), TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(output),
-            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads), parse.GetValue(model), parse.GetValue(documents));
+            parse.GetValue(torchThreads), parse.GetValue(inferenceThreads), parse.GetValue(model), parse.GetValue(documents), parse.GetValue(maxBatchSentences));
         return true;
     }
 

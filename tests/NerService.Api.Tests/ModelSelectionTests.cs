@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using NerService.Api.Monitoring;
+using NerService.Api.Tagging;
 using static NerService.Api.Tests.ResponseAssertions;
 
 namespace NerService.Api.Tests;
@@ -83,6 +84,39 @@ public sealed class ModelSelectionTests(ServiceFixture fixture)
         Assert.Contains("ner_texts_tagged_total{model=\"fast\"} 2", metrics);
         Assert.Contains("ner_queue_length{model=\"fast\"} 0", metrics);
         Assert.Contains("ner_queue_length{model=\"default\"} 0", metrics);
+    }
+
+    [Fact]
+    public async Task AModelsOwnBatchingSettingsApplyToItsTaggerAlone()
+    {
+        await using var factory = new NerServiceFactory(fixture, new Dictionary<string, string?>
+        {
+            ["Ner:Models:fast:BundlePath"] = fixture.FastBundlePath,
+            ["Ner:Models:fast:InferenceThreads"] = "1",
+            ["Ner:Models:fast:MaxBatchSentences"] = "2",
+            ["Ner:Batching:InferenceThreads"] = "2",
+        });
+        using var client = factory.CreateClient();
+        var texts = Enumerable.Range(0, 5).Select(i => new { text = $"Sentence number {i} about Paris." }).ToArray();
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner/batch", new { documents = texts, model = "fast", store = false }));
+        await AssertOkJsonAsync(await client.PostAsJsonAsync("/ner/batch", new { documents = texts, store = false }));
+
+        var registry = factory.Services.GetRequiredService<TaggerRegistry>();
+        Assert.Equal(1, registry.Models.Single(m => m.Name == "fast").Tagger.InferenceThreads);
+        Assert.Equal(2, registry.Models.Single(m => m.Name == "default").Tagger.InferenceThreads);
+        using var scraper = new HttpClient { BaseAddress = factory.Services.GetRequiredService<MetricsServer>().Address };
+        var metrics = await (await scraper.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        // Five one-sentence texts queued together: at most two a pass for "fast", all five in one for the default.
+        Assert.Contains("ner_batch_sentences_sum{model=\"fast\"} 5", metrics);
+        Assert.True(BatchCount(metrics, "fast") >= 3, metrics);
+        Assert.Contains("ner_batch_sentences_sum{model=\"default\"} 5", metrics);
+    }
+
+    private static double BatchCount(string metrics, string model)
+    {
+        var prefix = $"ner_batch_sentences_count{{model=\"{model}\"}} ";
+        var line = metrics.Split('\n').Single(l => l.StartsWith(prefix, StringComparison.Ordinal));
+        return double.Parse(line[prefix.Length..], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

@@ -65,8 +65,8 @@ public sealed class ServiceEndpointTests(ServiceFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("http_requests_received_total{", metrics);
         Assert.Contains("http_request_duration_seconds_bucket{", metrics);
+        Assert.Contains("http_request_duration_seconds_count{code=\"200\",method=\"POST\",controller=\"\",action=\"\",endpoint=\"/ner/\"} 1", metrics);
         Assert.Contains("ner_queue_length{model=\"default\"} 0", metrics);
         Assert.Contains("ner_batch_texts_count{model=\"default\"} 1", metrics);
         Assert.Contains("ner_batch_tokens_bucket{model=\"default\",", metrics);

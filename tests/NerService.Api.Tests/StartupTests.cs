@@ -23,6 +23,7 @@ public sealed class StartupTests(ServiceFixture fixture)
     [InlineData("Ner:Models:fast:BundlePath", "/no-such-dir/fast.bundle")]
     [InlineData("Ner:Models:default:BundlePath", "/no-such-dir/other.bundle")]
     [InlineData("Ner:Models:Fast Model:BundlePath", "/no-such-dir/other.bundle")]
+    [InlineData("Ner:Models:fast:MaxBatchSentences", "0")]
     public async Task ABadSettingStopsStartUpWithAMessageNamingIt(string setting, string value)
     {
         using var service = StartService($"--Ner:BundlePath={fixture.BundlePath}", $"--{setting}={value}");

@@ -117,11 +117,22 @@ internal static class MetricsSetup
         return services;
     }
 
-    /// <summary>Request counts and latencies per endpoint.</summary>
+    /// <summary>
+    /// Request latencies per endpoint, method and status code; the histogram's <c>_count</c> counts the requests.
+    /// prometheus-net's separate request counter and in-progress gauge are off, and so are exemplars: each is one
+    /// more middleware or label lookup on every request, and with the fast model the request path, not the model,
+    /// bounds the service's throughput (docs/benchmarks.md).
+    /// </summary>
     public static WebApplication UseNerHttpMetrics(this WebApplication app)
     {
         var metrics = app.Services.GetRequiredService<NerMetrics>();
-        app.UseHttpMetrics(options => options.SetMetricFactory(metrics.Factory));
+        app.UseHttpMetrics(options =>
+        {
+            options.SetMetricFactory(metrics.Factory);
+            options.RequestCount.Enabled = false;
+            options.InProgress.Enabled = false;
+            options.RequestDuration.ExemplarPredicate = _ => false;
+        });
         return app;
     }
 }

@@ -74,11 +74,23 @@ public sealed class NerOptions
     public string ResolveModelsDirectory(string contentRoot) => Path.GetFullPath(ModelsDirectory, contentRoot);
 
     /// <summary>Every served model by name, the default one first, with its bundle path made absolute.</summary>
-    public IEnumerable<(string Name, string BundlePath, int InferenceThreads)> ServedModels(string contentRoot)
+    public IEnumerable<(string Name, string BundlePath)> ServedModels(string contentRoot)
     {
-        yield return (DefaultModelName, ResolveBundlePath(contentRoot), Batching.InferenceThreads);
+        yield return (DefaultModelName, ResolveBundlePath(contentRoot));
         foreach (var (name, model) in Models.OrderBy(m => m.Key, StringComparer.Ordinal))
-            yield return (name, Path.GetFullPath(model.BundlePath, contentRoot), model.InferenceThreads ?? Batching.InferenceThreads);
+            yield return (name, Path.GetFullPath(model.BundlePath, contentRoot));
+    }
+
+    /// <summary><see cref="Batching"/> with the model's own settings (<see cref="ModelSettings"/>) where it has them.</summary>
+    public BatchingOptions BatchingOf(string name)
+    {
+        var batching = Batching.ToBatchingOptions();
+        if (Models.TryGetValue(name, out var model))
+        {
+            batching.InferenceThreads = model.InferenceThreads ?? batching.InferenceThreads;
+            batching.MaxBatchSentences = model.MaxBatchSentences ?? batching.MaxBatchSentences;
+        }
+        return batching;
     }
 }
 
@@ -90,6 +102,13 @@ public sealed class ModelSettings
 
     /// <summary>This model's inference threads; unset: <c>Ner:Batching:InferenceThreads</c>.</summary>
     public int? InferenceThreads { get; set; }
+
+    /// <summary>
+    /// Most sentences in one of this model's forward passes; unset: <c>Ner:Batching:MaxBatchSentences</c>. A model
+    /// whose pass costs little beside the request path (the fast one) serves more with one inference thread and
+    /// small batches: the thread tags one batch while the request threads answer the last (docs/benchmarks.md).
+    /// </summary>
+    public int? MaxBatchSentences { get; set; }
 }
 
 /// <summary>

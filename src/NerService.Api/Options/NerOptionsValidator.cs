@@ -36,6 +36,8 @@ internal sealed partial class NerOptionsValidator(IHostEnvironment environment, 
                 failures.Add($"{section}:Models:{model}:BundlePath: no model bundle at '{bundle}'.");
             if (settings.InferenceThreads is { } threads)
                 RequireRange(failures, $"{section}:Models:{model}:InferenceThreads", threads, 0, 1024);
+            if (settings.MaxBatchSentences is { } sentences)
+                RequireRange(failures, $"{section}:Models:{model}:MaxBatchSentences", sentences, 1, 100_000);
         }
 
         if (string.IsNullOrWhiteSpace(options.ModelsDirectory))

@@ -68,7 +68,7 @@ internal sealed class ModelUpdates(
         ServedModel candidate;
         try
         {
-            candidate = await Task.Run(() => loader.Load(name, path, loader.InferenceThreadsOf(name)), cancellationToken);
+            candidate = await Task.Run(() => loader.Load(name, path), cancellationToken);
         }
         catch (ModelLoadException failure)
         {

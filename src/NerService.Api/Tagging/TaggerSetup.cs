@@ -23,8 +23,8 @@ internal static class TaggerSetup
             var served = new List<ServedModel>();
             try
             {
-                foreach (var (name, bundle, inferenceThreads) in options.ServedModels(environment.ContentRootPath))
-                    served.Add(loader.Load(name, bundle, inferenceThreads));
+                foreach (var (name, bundle) in options.ServedModels(environment.ContentRootPath))
+                    served.Add(loader.Load(name, bundle));
             }
             catch
             {
@@ -49,7 +49,7 @@ internal static class TaggerSetup
 internal sealed class ModelLoader(IOptions<NerOptions> options, NerMetrics metrics, ILogger<ModelLoader> logger)
 {
     /// <summary>Throws <see cref="ModelLoadException"/> saying why when the bundle cannot be loaded.</summary>
-    public ServedModel Load(string name, string bundle, int inferenceThreads)
+    public ServedModel Load(string name, string bundle)
     {
         var settings = options.Value;
         var started = Stopwatch.GetTimestamp();
@@ -65,8 +65,7 @@ internal sealed class ModelLoader(IOptions<NerOptions> options, NerMetrics metri
         }
         // Each model gets one inference thread per core by default: threads of a model without work sleep on its
         // queue, so only models in use share the cores, and a model used alone still has all of them.
-        var batching = settings.Batching.ToBatchingOptions();
-        batching.InferenceThreads = inferenceThreads;
+        var batching = settings.BatchingOf(name);
         var threads = batching.InferenceThreadsOn(model.Device);
         // Before the first forward pass: each inference thread takes libtorch's thread count when it first runs.
         var threadsPerPass = settings.TorchThreads > 0 ? settings.TorchThreads : TorchRuntime.ThreadsPerPass(threads);
@@ -79,10 +78,6 @@ internal sealed class ModelLoader(IOptions<NerOptions> options, NerMetrics metri
             batching.MaxBatchSentences, batching.MaxBatchTokens, tagger.MaxDelay.TotalMilliseconds);
         return new ServedModel(name, model, tagger, bundle);
     }
-
-    /// <summary>The inference threads configured for the model served as <paramref name="name"/>.</summary>
-    public int InferenceThreadsOf(string name) =>
-        options.Value.Models.TryGetValue(name, out var model) && model.InferenceThreads is { } threads ? threads : options.Value.Batching.InferenceThreads;
 }
 
 /// <summary>
