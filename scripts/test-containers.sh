@@ -383,13 +383,14 @@ start_load
   date +%s.%N >"$state/direct.end"
 ) &
 direct_pid=$!
-# Until the replica reports the batch in progress (its own metrics on Ner:Metrics:Port 9090, read from inside
-# the network).
+# Until the replica reports the batch in the model's hands (its own metrics on Ner:Metrics:Port 9090, read from
+# inside the network): tokens admitted and not yet tagged, more than the sentence-sized requests of the load can
+# hold (the batch is 72,000).
 in_progress=""
 for _ in $(seq 120); do
   in_progress="$(docker exec "$gateway_id" wget -q -O - "http://$second_ip:9090/metrics" 2>/dev/null \
-    | awk '/^http_requests_in_progress\{.*ner\/batch/ { n += $NF } END { print n + 0 }')"
-  [ "${in_progress:-0}" -ge 1 ] && break
+    | awk '/^ner_admitted_tokens\{model="default"\}/ { n += $NF } END { print n + 0 }')"
+  [ "${in_progress:-0}" -ge 10000 ] && break
   sleep 0.25
 done
 term_time="$(date +%s.%N)"
@@ -401,9 +402,9 @@ stop_load
 direct_end="$(cat "$state/direct.end")"
 if [ "$(cat "$state/direct.status")" = 0 ] && grep -q '"results"' "$state/direct.out" \
     && awk -v end="$direct_end" -v term="$term_time" 'BEGIN { exit !(end > term) }'; then
-  pass "$(name_of "$second") stopped with SIGTERM mid-batch ($in_progress in progress): the batch was answered $(awk -v end="$direct_end" -v term="$term_time" 'BEGIN { printf "%.1f", end - term }') s later"
+  pass "$(name_of "$second") stopped with SIGTERM mid-batch ($in_progress tokens admitted): the batch was answered $(awk -v end="$direct_end" -v term="$term_time" 'BEGIN { printf "%.1f", end - term }') s later"
 else
-  fail "$(name_of "$second") stopped with SIGTERM mid-batch ($in_progress in progress): wget status $(cat "$state/direct.status"), $(head -c 300 "$state/direct.out")"
+  fail "$(name_of "$second") stopped with SIGTERM mid-batch ($in_progress tokens admitted): wget status $(cat "$state/direct.status"), $(head -c 300 "$state/direct.out")"
 fi
 if [ "$second_status" = 0 ]; then pass "$(name_of "$second") exited 0 after SIGTERM"; else fail "$(name_of "$second") exited '$second_status' after SIGTERM"; fi
 result="$(load_result)"
