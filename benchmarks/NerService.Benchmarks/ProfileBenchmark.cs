@@ -189,17 +189,21 @@ internal sealed record CpuPeak(double PerCoreGflops, double TotalGflops, string 
         var info = File.Exists("/proc/cpuinfo") ? File.ReadAllText("/proc/cpuinfo") : "";
         string Field(string name) => info.Split('\n').FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
         var flags = Field("flags").Split(' ');
-        var lanes = flags.Contains("avx512f") ? 16 : flags.Contains("avx") ? 8 : 4;
+        // AMD cores before Zen 5 (family 26) run a 512-bit instruction as two halves on their 256-bit pipes: AVX-512
+        // there does not double the peak (Zen 4, family 25, has the flags).
+        var halfWidth512 = Field("vendor_id") == "AuthenticAMD" && int.TryParse(Field("cpu family"), out var family) && family < 26;
+        var lanes = flags.Contains("avx512f") && !halfWidth512 ? 16 : flags.Contains("avx") ? 8 : 4;
+        var vectors = lanes == 16 ? "AVX-512" : lanes == 8 ? (flags.Contains("avx512f") ? "AVX-512 on 256-bit pipes" : "AVX2") : "SSE";
         var fma = flags.Contains("fma");
         var megahertz = double.TryParse(Field("cpu MHz"), CultureInfo.InvariantCulture, out var mhz) ? mhz : 0;
-        // Two FMA pipes per core on the x86 server cores of recent years (AMD Zen 1–4, Intel since Haswell);
+        // Two FMA pipes per core on the x86 server cores of recent years (AMD Zen 1–5, Intel since Haswell);
         // /proc/cpuinfo cannot tell, so this is the one assumption here.
         const int fmaUnits = 2;
         var perCore = fmaUnits * lanes * (fma ? 2 : 1) * megahertz / 1000;
         // Counted from /proc/cpuinfo: the runtime's processor count follows CPU quotas and affinity.
         var cores = Math.Max(1, info.Split('\n').Count(l => l.StartsWith("processor", StringComparison.Ordinal)));
         return new CpuPeak(perCore, perCore * cores, string.Create(CultureInfo.InvariantCulture,
-            $"CPU {Field("model name")}, {cores} cores at {megahertz:F0} MHz, {(fma ? "FMA" : "no FMA")}, {lanes} fp32 lanes ({(lanes == 16 ? "AVX-512" : lanes == 8 ? "AVX2" : "SSE")}): "
+            $"CPU {Field("model name")}, {cores} cores at {megahertz:F0} MHz, {(fma ? "FMA" : "no FMA")}, {lanes} fp32 lanes ({vectors}): "
             + $"fp32 peak {fmaUnits} FMA units × {lanes} lanes × {(fma ? 2 : 1)} FLOPs × {megahertz / 1000:F3} GHz = {perCore:F1} GFLOP/s a core, {perCore * cores:F1} GFLOP/s for {cores}"));
     }
 }

@@ -67,6 +67,7 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
     /// <summary>Drags the mouse across the first occurrence of <paramref name="text"/> in the open document, as a person selects it.</summary>
     private static async Task DragSelectAsync(IPage page, string text)
     {
+        await Assertions.Expect(page.Locator("#doc-text")).ToContainTextAsync(text);
         var rects = await TextRectanglesAsync(page, text);
         await page.Mouse.MoveAsync((float)rects[0] + 1, (float)rects[1]);
         await page.Mouse.DownAsync();
@@ -78,6 +79,8 @@ public sealed class ReviewPageTests(ServiceFixture fixture) : IAsyncLifetime
     /// <summary>Double-clicks the middle of the first occurrence of the word <paramref name="word"/>, which selects it.</summary>
     internal static async Task DoubleClickWordAsync(IPage page, string word)
     {
+        // The document loads after its row is clicked: on a busy machine the text may not be there yet.
+        await Assertions.Expect(page.Locator("#doc-text")).ToContainTextAsync(word);
         var rects = await TextRectanglesAsync(page, word);
         await page.Mouse.DblClickAsync((float)((rects[0] + rects[2]) / 2), (float)rects[1]);
         Assert.Equal(word, (await page.EvaluateAsync<string>("() => window.getSelection().toString()")).Trim());

@@ -12,7 +12,7 @@ public sealed class BatchingOptions
     /// <summary>
     /// How long an inference thread that has some work waits for its batch to fill; null (the default) picks
     /// <see cref="BatchingTagger.DefaultMaxDelay"/>: no wait where each pass runs single-threaded on a CPU (the
-    /// default there), 2 ms otherwise.
+    /// default there, and always with the C# CPU kernel), 2 ms otherwise.
     /// </summary>
     public TimeSpan? MaxDelay { get; set; }
 

@@ -75,7 +75,12 @@ public sealed class BatchingTaggerTests : IDisposable
         Assert.Equal(TimeSpan.FromMilliseconds(2), BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, threadsPerPass: 2));
         await using var byDefault = new BatchingTagger(model, new BatchingOptions());
         await using var configured = new BatchingTagger(model, new BatchingOptions { MaxDelay = TimeSpan.FromMilliseconds(5) });
-        Assert.Equal(BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, TorchSharp.torch.get_num_threads()), byDefault.MaxDelay);
+        // The C# CPU kernel tags single-threaded whatever libtorch's thread count; libtorch's LSTM uses its threads.
+        using var libTorchLstm = new NerModel(ModelBundle.Load(Path.Combine(directory, "test.bundle")), TorchSharp.torch.CPU, cpuKernel: false);
+        await using var onLibTorch = new BatchingTagger(libTorchLstm, new BatchingOptions());
+        Assert.True(model.UsesCpuKernel);
+        Assert.Equal(TimeSpan.Zero, byDefault.MaxDelay);
+        Assert.Equal(BatchingTagger.DefaultMaxDelay(TorchSharp.torch.CPU, TorchSharp.torch.get_num_threads()), onLibTorch.MaxDelay);
         Assert.Equal(TimeSpan.FromMilliseconds(5), configured.MaxDelay);
     }
 
