@@ -26,8 +26,9 @@ fi
 fast_bundle="${Ner__Models__fast__BundlePath:-$root/models/ner-fast.bundle}"
 if [ -e "$fast_bundle" ]; then
   export Ner__Models__fast__BundlePath="$fast_bundle"
-  # Its passes cost little beside the request path: one inference thread on batches of up to 16 sentences tags one
-  # batch while the request threads answer the last (docs/benchmarks.md, the fast model's service figures).
+  # Its pass costs about what its request costs the rest of the service: one inference thread on batches of up to
+  # 16 sentences tags one batch while the request threads answer the last, and leaves a core to the default model
+  # and the request threads (README, "Speed", has the trade-off against a thread per core).
   export Ner__Models__fast__InferenceThreads="${Ner__Models__fast__InferenceThreads:-1}"
   export Ner__Models__fast__MaxBatchSentences="${Ner__Models__fast__MaxBatchSentences:-16}"
 fi

@@ -37,23 +37,25 @@ internal sealed record BenchmarkSettings(
             environment[$"Ner__Models__{ModelName}__BundlePath"] = Path.GetFullPath(BundlePath);
         // The batch size of the service compared (1 for the unbatched one) wins over the model's own.
         if ((maxBatchSentences ?? MaxBatchSentences) is { } sentences)
-        {
-            environment["Ner__Batching__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
-            if (ModelName is not null)
-                environment[$"Ner__Models__{ModelName}__MaxBatchSentences"] = sentences.ToString(CultureInfo.InvariantCulture);
-        }
+            SetBatching(environment, "MaxBatchSentences", sentences);
         if (maxDelayMs is { } delay)
             environment["Ner__Batching__MaxDelayMs"] = delay.ToString(CultureInfo.InvariantCulture);
         if (TorchThreads is { } threads)
             environment["Ner__TorchThreads"] = threads.ToString(CultureInfo.InvariantCulture);
         if (InferenceThreads is { } workers)
-        {
-            environment["Ner__Batching__InferenceThreads"] = workers.ToString(CultureInfo.InvariantCulture);
-            // The model under test takes them too: a named model's own setting would otherwise win over the default.
-            if (ModelName is not null)
-                environment[$"Ner__Models__{ModelName}__InferenceThreads"] = workers.ToString(CultureInfo.InvariantCulture);
-        }
+            SetBatching(environment, "InferenceThreads", workers);
         return environment;
+    }
+
+    /// <summary>
+    /// <c>Ner:Batching:SETTING</c>, and the model under test's own <c>Ner:Models:NAME:SETTING</c>, which would
+    /// otherwise win over it.
+    /// </summary>
+    private void SetBatching(Dictionary<string, string> environment, string setting, int value)
+    {
+        environment[$"Ner__Batching__{setting}"] = value.ToString(CultureInfo.InvariantCulture);
+        if (ModelName is not null)
+            environment[$"Ner__Models__{ModelName}__{setting}"] = value.ToString(CultureInfo.InvariantCulture);
     }
 }
 

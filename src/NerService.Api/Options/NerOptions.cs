@@ -104,9 +104,9 @@ public sealed class ModelSettings
     public int? InferenceThreads { get; set; }
 
     /// <summary>
-    /// Most sentences in one of this model's forward passes; unset: <c>Ner:Batching:MaxBatchSentences</c>. A model
-    /// whose pass costs little beside the request path (the fast one) serves more with one inference thread and
-    /// small batches: the thread tags one batch while the request threads answer the last (docs/benchmarks.md).
+    /// Most sentences in one of this model's forward passes; unset: <c>Ner:Batching:MaxBatchSentences</c>. For a
+    /// model whose pass costs about what its request costs the rest of the service (the fast one), one inference
+    /// thread on small batches tags one batch while the request threads answer the last (docs/benchmarks.md).
     /// </summary>
     public int? MaxBatchSentences { get; set; }
 }

@@ -49,9 +49,7 @@ public sealed class BatchingTagger : IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         InferenceThreads = options.InferenceThreadsOn(model.Device);
-        // The C# CPU kernel's pass is single-threaded whatever libtorch's thread count (the fast model served by one
-        // inference thread had been waiting 2 ms for every batch, 2.6 ms p50 for a lone caller).
-        MaxDelay = options.MaxDelay ?? DefaultMaxDelay(model.Device, model.UsesCpuKernel ? 1 : TorchSharp.torch.get_num_threads());
+        MaxDelay = options.MaxDelay ?? DefaultMaxDelay(model.Device, model.ThreadsPerPass);
         runningWorkers = InferenceThreads;
         workers = Enumerable.Range(0, InferenceThreads)
             .Select(i => new Thread(Run) { IsBackground = true, Name = $"ner-inference-{i}" })

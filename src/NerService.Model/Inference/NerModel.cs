@@ -76,6 +76,12 @@ public sealed class NerModel : IDisposable
     /// <summary>Whether the forward pass runs in <see cref="CpuLstmTagger"/> rather than libtorch's LSTM.</summary>
     public bool UsesCpuKernel => cpuTagger is not null;
 
+    /// <summary>
+    /// Threads one forward pass runs on: libtorch's count for its LSTM, one in the C# CPU kernel, which is
+    /// single-threaded whatever libtorch's setting.
+    /// </summary>
+    public int ThreadsPerPass => UsesCpuKernel ? 1 : TorchSharp.torch.get_num_threads();
+
     /// <summary>The C# forward pass, where it applies: for the profiler.</summary>
     internal CpuLstmTagger? CpuKernel => cpuTagger;
 
